@@ -18,9 +18,7 @@ cvq_level cvq_best_supported_level(void) {
   return CVQ_LEVEL_PORTABLE;
 }
 
-static cvq_level cvq_level_from_environment(void) {
-  cvq_level best = cvq_best_supported_level();
-  const char *forced = getenv("VQ_KERNEL_LEVEL");
+cvq_level cvq_level_from_string(const char *forced, cvq_level best) {
   if (forced == NULL || forced[0] == 0) return best;
   cvq_level wanted = best;
   if (strcmp(forced, "portable") == 0) wanted = CVQ_LEVEL_PORTABLE;
@@ -28,6 +26,10 @@ static cvq_level cvq_level_from_environment(void) {
   else if (strcmp(forced, "avx512") == 0) wanted = CVQ_LEVEL_AVX512;
   // A level the CPU lacks would die with SIGILL: fall back to the best supported one.
   return wanted <= best ? wanted : best;
+}
+
+static cvq_level cvq_level_from_environment(void) {
+  return cvq_level_from_string(getenv("VQ_KERNEL_LEVEL"), cvq_best_supported_level());
 }
 
 cvq_level cvq_kernel_level(void) {

@@ -41,3 +41,19 @@ public enum KernelLevel: Int, CaseIterable, Sendable, CustomStringConvertible {
     return try body()
   }
 }
+
+extension KernelLevel {
+  /// The level a `VQ_KERNEL_LEVEL` value selects on a CPU whose best level is `best`: the named level
+  /// (`portable`, `avx2`, `avx512`) lowered to `best` if the CPU lacks it; `best` for nil, empty or an
+  /// unknown word. This is the parser the dispatcher applies to the environment at first use.
+  public static func requested(by environmentValue: String?, best: KernelLevel = bestSupported) -> KernelLevel {
+    let bestLevel = cvq_level(rawValue: UInt32(best.rawValue))
+    let chosen: cvq_level
+    if let value = environmentValue {
+      chosen = value.withCString { cvq_level_from_string($0, bestLevel) }
+    } else {
+      chosen = cvq_level_from_string(nil, bestLevel)
+    }
+    return KernelLevel(rawValue: Int(chosen.rawValue))!
+  }
+}

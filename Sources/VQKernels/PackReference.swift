@@ -6,7 +6,7 @@
 /// (unused high bits of the last byte are 0). Arithmetic: `x·scale` then `+ offset` as two separately
 /// rounded Float operations (never fused), round half to even, then clamp to [0, maxIndex].
 public enum PackReference {
-  /// `q_i = clamp(rint(x_i·scale + offset), 0, maxIndex)`, packed at `bits` bits.
+  /// `q_i = clamp(rint(x_i·scale + offset), 0, maxIndex)`, packed at `bits` bits (NaN gives 0).
   public static func quantizeUniformPack(
     _ x: UnsafePointer<Float>, count n: Int, scale: Float, offset: Float, maxIndex: UInt32, bits: Int,
     into out: UnsafeMutablePointer<UInt8>
@@ -15,7 +15,8 @@ public enum PackReference {
     for i in 0..<n {
       let product = x[i] * scale
       let v = (product + offset).rounded(.toNearestOrEven)
-      let q: UInt32 = v <= 0 ? 0 : (v >= Float(maxIndex) ? maxIndex : UInt32(v))
+      // `!(v > 0)` also sends NaN to 0 (a trap on user data would be worse than any code).
+      let q: UInt32 = !(v > 0) ? 0 : (v >= Float(maxIndex) ? maxIndex : UInt32(v))
       writer.append(q, bits: bits)
     }
   }
@@ -45,6 +46,29 @@ public enum PackReference {
     into y: UnsafeMutablePointer<Float>
   ) {
     for i in 0..<n { y[i] = table[Int(code(codes, i, bits: bits))] * scale }
+  }
+
+  /// Lanes of the fixed summation order of `unpackDot`.
+  public static let dotLanes = 32
+
+  /// `Σ_i q[i] · table[code_i]` in a fixed order that every kernel level reproduces bit for bit:
+  /// 32 running sums `s[i mod 32]`, each updated in order of i by `s = s + (q[i] · table[code_i])` (the
+  /// product rounded, then the sum rounded; the sums start at +0), then the pairwise tree
+  /// `s[l] = s[l] + s[l + w]` for w = 16, 8, 4, 2, 1 (l < w); the result is s[0].
+  public static func unpackDot(
+    _ codes: UnsafePointer<UInt8>, count n: Int, bits: Int, table: UnsafePointer<Float>, query q: UnsafePointer<Float>
+  ) -> Float {
+    var s = [Float](repeating: 0, count: dotLanes)
+    for i in 0..<n {
+      let product = q[i] * table[Int(code(codes, i, bits: bits))]
+      s[i % dotLanes] = s[i % dotLanes] + product
+    }
+    var w = dotLanes / 2
+    while w >= 1 {
+      for l in 0..<w { s[l] = s[l] + s[l + w] }
+      w /= 2
+    }
+    return s[0]
   }
 
   /// Code `i` of a packed stream.

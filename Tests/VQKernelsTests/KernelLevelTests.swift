@@ -7,4 +7,18 @@ import VQKernels
     #expect(KernelLevel.supported.last == best)
     KernelLevel.with(.portable) { #expect(KernelLevel.current == .portable) }
   }
+
+  /// The parser the dispatcher applies to VQ_KERNEL_LEVEL (tested directly: setting the variable in this
+  /// process would race with other tests, and the level is read once).
+  @Test func environmentValueParsing() {
+    for best in KernelLevel.allCases {
+      #expect(KernelLevel.requested(by: nil, best: best) == best)
+      #expect(KernelLevel.requested(by: "", best: best) == best)
+      #expect(KernelLevel.requested(by: "sse9", best: best) == best)
+      #expect(KernelLevel.requested(by: "AVX2", best: best) == best, "names are lower case")
+      #expect(KernelLevel.requested(by: "portable", best: best) == .portable)
+      #expect(KernelLevel.requested(by: "avx2", best: best) == (best == .portable ? .portable : .avx2))
+      #expect(KernelLevel.requested(by: "avx512", best: best) == best)
+    }
+  }
 }

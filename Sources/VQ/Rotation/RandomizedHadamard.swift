@@ -42,13 +42,16 @@ public struct RandomizedHadamard: Rotation {
     }
   }
 
+  /// The C kernel per row. Without padding the row's output serves as scratch; with padding the kernel
+  /// uses its own stack scratch (n ≤ 16384), so neither direction allocates per call for common sizes.
   public func applyInverse(_ y: UnsafePointer<Float>, count: Int, into x: UnsafeMutablePointer<Float>) {
-    let work = UnsafeMutablePointer<Float>.allocate(capacity: size.n)
-    defer { work.deallocate() }
+    let n = size.n
+    let work: UnsafeMutablePointer<Float>? = inputDimension < n && n > 16384 ? .allocate(capacity: n) : nil
+    defer { work?.deallocate() }
     signs.withUnsafeBufferPointer { s in
       for i in 0..<count {
         Kernels.randomizedHadamardInverse(
-          y + i * size.n, into: x + i * inputDimension, outputCount: inputDimension,
+          y + i * n, into: x + i * inputDimension, outputCount: inputDimension,
           size: size, signs: s.baseAddress!, rounds: rounds, scale: scale, work: work)
       }
     }

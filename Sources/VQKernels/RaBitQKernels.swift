@@ -1,0 +1,62 @@
+import CVQKernels
+
+/// The RaBitQ kernels at the current `KernelLevel` (C, `cvq_rabitq.h`); `RaBitQReference` is the
+/// scalar specification each matches bit for bit.
+extension Kernels {
+  /// 1-bit code × bit-plane query: `dot[k] = Σ_j 2^j·popcount(code_k AND plane_j)`,
+  /// `popcount[k] = popcount(code_k)` (see `RaBitQReference.signDot`).
+  public static func rabitqSignDot(
+    codes: UnsafePointer<UInt8>, stride: Int, count: Int, bytes: Int,
+    planes: UnsafePointer<UInt8>, planeCount: Int,
+    dot: UnsafeMutablePointer<Int64>, popcount: UnsafeMutablePointer<Int64>
+  ) {
+    cvq_rabitq_sign_dot(codes, stride, count, bytes, planes, Int32(planeCount), dot, popcount)
+  }
+
+  /// Extended code × integer query: `dot[k] = Σ_i e_i·query_i`, `sum[k] = Σ_i e_i`
+  /// (see `RaBitQReference.exDot`).
+  public static func rabitqExDot(
+    codes: UnsafePointer<UInt8>, stride: Int, offset: Int, count: Int, dimension: Int, bits: Int,
+    query: UnsafePointer<UInt16>, dot: UnsafeMutablePointer<Int64>, sum: UnsafeMutablePointer<Int64>
+  ) {
+    cvq_rabitq_ex_dot(codes, stride, offset, count, dimension, Int32(bits), query, dot, sum)
+  }
+
+  /// `a_i = |x_i|`, fixed-point `A_i`; returns max a_i (see `RaBitQReference.magnitudes`).
+  public static func rabitqMagnitudes(
+    _ x: UnsafePointer<Float>, count: Int, into a: UnsafeMutablePointer<Float>, fixed A: UnsafeMutablePointer<Int32>
+  ) -> Float {
+    cvq_rabitq_magnitudes(x, count, a, A)
+  }
+
+  /// One evaluation of the rescale objective (see `RaBitQReference.rescaleEvaluate`).
+  public static func rabitqRescaleEvaluate(
+    _ a: UnsafePointer<Float>, fixed A: UnsafePointer<Int32>, count: Int, t: Float, maxLevel K: Int32
+  ) -> (numerator: Int64, squares: Int64, levels: Int64) {
+    var out: (Int64, Int64, Int64) = (0, 0, 0)
+    withUnsafeMutableBytes(of: &out) { raw in
+      cvq_rabitq_rescale_eval(a, A, count, t, K, raw.baseAddress!.assumingMemoryBound(to: Int64.self))
+    }
+    return (out.0, out.1, out.2)
+  }
+
+  /// Coordinates whose level differs between `ta` and `tb` (see `RaBitQReference.changed`).
+  public static func rabitqChanged(
+    _ a: UnsafePointer<Float>, count: Int, from ta: Float, to tb: Float, maxLevel K: Int32,
+    into index: UnsafeMutablePointer<Int32>, capacity: Int
+  ) -> Int {
+    cvq_rabitq_changed(a, count, ta, tb, K, index, capacity)
+  }
+
+  /// The final code at rescale `t` and its sums (see `RaBitQReference.quantize`).
+  public static func rabitqQuantize(
+    _ x: UnsafePointer<Float>, count: Int, t: Float, exBits: Int,
+    signs: UnsafeMutablePointer<UInt8>, ex: UnsafeMutablePointer<UInt8>?
+  ) -> (codeDot: Double, codeSquares: Double, squares: Double, absoluteSum: Double) {
+    var out: (Double, Double, Double, Double) = (0, 0, 0, 0)
+    withUnsafeMutableBytes(of: &out) { raw in
+      cvq_rabitq_quantize(x, count, t, Int32(exBits), signs, ex, raw.baseAddress!.assumingMemoryBound(to: Double.self))
+    }
+    return (out.0, out.1, out.2, out.3)
+  }
+}
