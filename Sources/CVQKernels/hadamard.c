@@ -3,6 +3,19 @@
 #include "cvq_kernels.h"
 #include <stdlib.h>
 
+/// cvq_sign_masks[b][k] = bit k of b moved to the sign bit: one load turns 8 sign bits into an XOR mask.
+#define CVQ_M(b, k) ((((b) >> (k)) & 1u) << 31)
+#define CVQ_ROW(b) {CVQ_M(b, 0), CVQ_M(b, 1), CVQ_M(b, 2), CVQ_M(b, 3), CVQ_M(b, 4), CVQ_M(b, 5), CVQ_M(b, 6), CVQ_M(b, 7)}
+#define CVQ_R4(b) CVQ_ROW(b), CVQ_ROW(b + 1), CVQ_ROW(b + 2), CVQ_ROW(b + 3)
+#define CVQ_R16(b) CVQ_R4(b), CVQ_R4(b + 4), CVQ_R4(b + 8), CVQ_R4(b + 12)
+#define CVQ_R64(b) CVQ_R16(b), CVQ_R16(b + 16), CVQ_R16(b + 32), CVQ_R16(b + 48)
+_Alignas(32) static const uint32_t cvq_sign_masks[256][8] = {CVQ_R64(0u), CVQ_R64(64u), CVQ_R64(128u), CVQ_R64(192u)};
+#undef CVQ_M
+#undef CVQ_ROW
+#undef CVQ_R4
+#undef CVQ_R16
+#undef CVQ_R64
+
 #define CVQ_LEVEL portable
 #define CVQ_TARGET CVQ_TARGET_PORTABLE
 #define CVQ_AVX2_INTRINSICS 0

@@ -20,6 +20,13 @@
 #define VF cvq_f32x8
 #endif
 #define VW CVQ_WIDE
+#define VSUB(a, b) ((a) - (b))
+/// Four wide stages: one radix-16 pass when 32 vector registers hold it (AVX-512), else 2 + 2.
+#if CVQ_WIDE == 16
+#define CVQ_RADIX4_SPLIT 4
+#else
+#define CVQ_RADIX4_SPLIT 2
+#endif
 
 // Unaligned vector load and store (macros: vector-typed arguments would change the ABI at the portable level).
 #define HLOAD(p) ({ VF v_; memcpy(&v_, (p), sizeof v_); v_; })
@@ -66,13 +73,6 @@ FN void F(first_block_generic)(const float *src, size_t valid, float *dst, size_
 #if CVQ_AVX2_INTRINSICS
 // MARK: first pass, AVX2 (stages h = 1, 2, 4 inside one ymm; h = 8, 16, 32 across up to 8 ymm)
 
-FN __m256 F(flip8)(__m256 v, uint32_t byte) {
-  const __m256i shifts = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
-  __m256i m = _mm256_sllv_epi32(_mm256_set1_epi32((int)byte), shifts);   // bit k of byte → bit 31 of lane k
-  m = _mm256_and_si256(m, _mm256_set1_epi32((int)0x80000000u));
-  return _mm256_xor_ps(v, _mm256_castsi256_ps(m));
-}
-
 /// Stages h = 1, 2, 4 of the FWHT of 8 floats: v·(±1) + partner, the product exact.
 FN __m256 F(fwht8)(__m256 v) {
   v = _mm256_fmadd_ps(v, _mm256_setr_ps(1, -1, 1, -1, 1, -1, 1, -1), _mm256_permute_ps(v, 0xB1));
@@ -81,28 +81,21 @@ FN __m256 F(fwht8)(__m256 v) {
   return v;
 }
 
-/// One block of 8·V floats (V = 1, 2, 4, 8): signed load, stages h = 1 … 4V, optional scale, store.
-FN void F(first_block_avx2)(const float *src, size_t valid, float *dst, const uint64_t *signs, size_t bit,
-                            const int V, int scaled, float scale) {
+/// One block of 8·V floats (V = 1, 2, 4, 8), all of them present in src: sign flip by the block's bits
+/// (bit k of `bits` for float k), stages h = 1 … 4V, optional scale, store.
+FN void F(first_block_avx2)(const float *src, float *dst, uint64_t bits, const int flip, const int V,
+                            const int scaled, float scale) {
   __m256 r[8];
-  uint64_t bits = signs ? F(bits_at)(signs, bit, (unsigned)(8 * V)) : 0;
-  for (int k = 0; k < V; k++) {
-    size_t i = (size_t)(8 * k);
-    __m256 v;
-    if (i + 8 <= valid) {
-      v = _mm256_loadu_ps(src + i);
-    } else if (i >= valid) {
-      v = _mm256_setzero_ps();
-    } else {
-      float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      for (size_t j = 0; j < valid - i; j++) t[j] = src[i + j];
-      v = _mm256_loadu_ps(t);
+  CVQ_UNROLL for (int k = 0; k < V; k++) {
+    __m256 v = _mm256_loadu_ps(src + 8 * k);
+    if (flip) {
+      const float *mask = (const float *)cvq_sign_masks[(bits >> (8 * k)) & 0xFF];
+      v = _mm256_xor_ps(v, _mm256_load_ps(mask));
     }
-    if (signs) v = F(flip8)(v, (uint32_t)(bits >> (8 * k)) & 0xFF);
     r[k] = F(fwht8)(v);
   }
-  for (int s = 1; s < V; s <<= 1) {
-    for (int k = 0; k < V; k++) {
+  CVQ_UNROLL for (int s = 1; s < V; s <<= 1) {
+    CVQ_UNROLL for (int k = 0; k < V; k++) {
       if (k & s) continue;
       __m256 a = r[k], b = r[k + s];
       r[k] = _mm256_add_ps(a, b);
@@ -111,9 +104,32 @@ FN void F(first_block_avx2)(const float *src, size_t valid, float *dst, const ui
   }
   if (scaled) {
     __m256 sv = _mm256_set1_ps(scale);
-    for (int k = 0; k < V; k++) r[k] = _mm256_mul_ps(r[k], sv);
+    CVQ_UNROLL for (int k = 0; k < V; k++) r[k] = _mm256_mul_ps(r[k], sv);
   }
-  for (int k = 0; k < V; k++) _mm256_storeu_ps(dst + 8 * k, r[k]);
+  CVQ_UNROLL for (int k = 0; k < V; k++) _mm256_storeu_ps(dst + 8 * k, r[k]);
+}
+
+/// The first pass over one row with blocks of 8·V floats.
+FN void F(first_pass_avx2)(const float *src, size_t valid, float *dst, size_t p, const uint64_t *signs, size_t bit,
+                           const int V, int scaled, float scale) {
+  const size_t block = (size_t)(8 * V);
+  for (size_t b = 0; b < p; b += block) {
+    const float *from = src + b;
+    float padded[64];
+    if (valid < b + block) {   // a block with padding: copy what there is, zero the rest
+      size_t have = valid > b ? valid - b : 0;
+      for (size_t i = 0; i < block; i++) padded[i] = i < have ? from[i] : 0.0f;
+      from = padded;
+    }
+    if (signs) {
+      uint64_t bits = F(bits_at)(signs, bit + b, (unsigned)block);
+      if (scaled) F(first_block_avx2)(from, dst + b, bits, 1, V, 1, scale);
+      else F(first_block_avx2)(from, dst + b, bits, 1, V, 0, scale);
+    } else {
+      if (scaled) F(first_block_avx2)(from, dst + b, 0, 0, V, 1, scale);
+      else F(first_block_avx2)(from, dst + b, 0, 0, V, 0, scale);
+    }
+  }
 }
 #endif
 
@@ -125,17 +141,17 @@ FN void F(wide_pass)(float *y, size_t p, size_t h, const int m, int scaled, floa
   for (size_t block = 0; block < p; block += (size_t)R * h) {
     for (size_t j = block; j < block + h; j += VW) {
       VF a[16];
-      for (int k = 0; k < R; k++) a[k] = HLOAD(y + j + (size_t)k * h);
-      for (int s = 1; s < R; s <<= 1) {
-        for (int k = 0; k < R; k++) {
+      CVQ_UNROLL for (int k = 0; k < R; k++) a[k] = HLOAD(y + j + (size_t)k * h);
+      CVQ_UNROLL for (int s = 1; s < R; s <<= 1) {
+        CVQ_UNROLL for (int k = 0; k < R; k++) {
           if (k & s) continue;
           VF u = a[k], v = a[k + s];
           a[k] = u + v;
-          a[k + s] = u - v;
+          a[k + s] = VSUB(u, v);
         }
       }
-      if (scaled) for (int k = 0; k < R; k++) a[k] = a[k] * scale;
-      for (int k = 0; k < R; k++) HSTORE(y + j + (size_t)k * h, a[k]);
+      if (scaled) CVQ_UNROLL for (int k = 0; k < R; k++) a[k] = a[k] * scale;
+      CVQ_UNROLL for (int k = 0; k < R; k++) HSTORE(y + j + (size_t)k * h, a[k]);
     }
   }
 }
@@ -157,15 +173,11 @@ FN void F(fwht_row)(const float *src, size_t valid, float *dst, size_t p, const 
   int first_scaled = scaled && p <= 64;
 #if CVQ_AVX2_INTRINSICS
   if (p >= 8) {
-    for (size_t b = 0; b < p; b += block) {
-      size_t v = valid > b ? valid - b : 0;
-      const uint64_t *s = signs;
-      switch (block) {
-      case 8: F(first_block_avx2)(src + b, v, dst + b, s, bit + b, 1, first_scaled, scale); break;
-      case 16: F(first_block_avx2)(src + b, v, dst + b, s, bit + b, 2, first_scaled, scale); break;
-      case 32: F(first_block_avx2)(src + b, v, dst + b, s, bit + b, 4, first_scaled, scale); break;
-      default: F(first_block_avx2)(src + b, v, dst + b, s, bit + b, 8, first_scaled, scale); break;
-      }
+    switch (block) {
+    case 8: F(first_pass_avx2)(src, valid, dst, p, signs, bit, 1, first_scaled, scale); break;
+    case 16: F(first_pass_avx2)(src, valid, dst, p, signs, bit, 2, first_scaled, scale); break;
+    case 32: F(first_pass_avx2)(src, valid, dst, p, signs, bit, 4, first_scaled, scale); break;
+    default: F(first_pass_avx2)(src, valid, dst, p, signs, bit, 8, first_scaled, scale); break;
     }
   } else
 #endif
@@ -180,7 +192,7 @@ FN void F(fwht_row)(const float *src, size_t valid, float *dst, size_t p, const 
   for (size_t q = block; q < p; q *= 2) m++;
   size_t h = block;
   while (m > 0) {
-    int take = m == 4 ? 4 : (m >= 3 ? 3 : m);
+    int take = m == 4 ? CVQ_RADIX4_SPLIT : (m >= 3 ? 3 : m);
     m -= take;
     F(wide_pass_m)(dst, p, h, take, scaled && m == 0, scale);
     h <<= take;
@@ -270,9 +282,19 @@ CVQ_TARGET void F(cvq_rht_inverse)(const float *y, float *x, size_t output_count
     // Round r: Hᵀ, then D_r. D_{r+1} (the previous step's flip) is fused into this read.
     F(transform)(s == 0 ? y : work, n, work, rows, p, s == 0 ? NULL : signs, (r + 1) * n, 1, 0, scale);
   }
-  // D_1 and the scale, fused into the output write.
-  for (size_t i = 0; i < output_count; i += 64) {
-    size_t count = output_count - i < 64 ? output_count - i : 64;
+  // D_1 and the scale, fused into the output write (32 floats per word of sign bits: vectorizable).
+  size_t i = 0;
+  for (; i + 32 <= output_count; i += 32) {
+    uint32_t bits = (uint32_t)F(bits_at)(signs, i, 32);
+    uint32_t u[32];
+    memcpy(u, work + i, sizeof u);
+    for (int k = 0; k < 32; k++) u[k] ^= ((bits >> k) & 1u) << 31;
+    float v[32];
+    memcpy(v, u, sizeof v);
+    for (int k = 0; k < 32; k++) x[i + (size_t)k] = v[k] * scale;
+  }
+  if (i < output_count) {
+    size_t count = output_count - i;
     uint64_t bits = F(bits_at)(signs, i, (unsigned)count);
     for (size_t k = 0; k < count; k++) x[i + k] = F(flip)(work[i + k], bits >> k) * scale;
   }
@@ -283,4 +305,6 @@ CVQ_TARGET void F(cvq_rht_inverse)(const float *y, float *x, size_t output_count
 #undef VF
 #undef VW
 #undef HLOAD
+#undef VSUB
+#undef CVQ_RADIX4_SPLIT
 #undef HSTORE

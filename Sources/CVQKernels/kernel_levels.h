@@ -31,6 +31,14 @@
 #define CVQ_TARGET_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vpopcntdq,avx2,fma,bmi2")))
 
+/// Fully unrolls the next loop (its trip count is a constant after inlining): keeps register arrays
+/// in registers.
+#if defined(__clang__)
+#define CVQ_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define CVQ_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 #define CVQ_CONCAT_(a, b) a##_##b
 #define CVQ_CONCAT(a, b) CVQ_CONCAT_(a, b)
 

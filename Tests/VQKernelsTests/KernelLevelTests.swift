@@ -1,13 +1,21 @@
 import Testing
 import VQKernels
 
-@Suite struct KernelLevelTests {
-  @Test func bestSupportedLevelIsForceable() {
-    let best = KernelLevel.bestSupported
-    #expect(KernelLevel.supported.last == best)
-    KernelLevel.with(.portable) { #expect(KernelLevel.current == .portable) }
-  }
+/// Every test that switches the process-wide kernel level lives in this suite, which runs its members
+/// one after another (the trait is recursive), so that no test changes the level under another.
+@Suite(.serialized) enum KernelLevelSwitching {}
 
+extension KernelLevelSwitching {
+  @Suite struct KernelLevelForcingTests {
+    @Test func bestSupportedLevelIsForceable() {
+      let best = KernelLevel.bestSupported
+      #expect(KernelLevel.supported.last == best)
+      KernelLevel.with(.portable) { #expect(KernelLevel.current == .portable) }
+    }
+  }
+}
+
+@Suite struct KernelLevelTests {
   /// The parser the dispatcher applies to VQ_KERNEL_LEVEL (tested directly: setting the variable in this
   /// process would race with other tests, and the level is read once).
   @Test func environmentValueParsing() {
