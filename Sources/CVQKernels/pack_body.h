@@ -119,6 +119,29 @@ CVQ_TARGET void F(cvq_quantize_uniform_pack)(const float *x, size_t n, float sca
 CVQ_TARGET void F(cvq_quantize_thresholds_pack)(const float *x, size_t n, float scale, const float *thresholds,
                                                 size_t threshold_count, int bits, uint8_t *out) {
   uint8_t c[CVQ_CHUNK + 8];
+  if (threshold_count >= 16) {
+    // Many thresholds: binary search over the ascending list padded with +∞ to 2^bits − 1 entries
+    // (+∞ < v is false for every v, so the count of thresholds below v is unchanged).
+    float padded[256];
+    size_t entries = ((size_t)1 << bits) - 1;
+    for (size_t j = 0; j < entries; j++) padded[j] = j < threshold_count ? thresholds[j] : __builtin_inff();
+    for (size_t start = 0; start < n; start += CVQ_CHUNK) {
+      size_t count = n - start < CVQ_CHUNK ? n - start : CVQ_CHUNK;
+      const float *xs = x + start;
+      float v[CVQ_CHUNK];
+      uint32_t index[CVQ_CHUNK];
+      for (size_t k = 0; k < count; k++) {
+        v[k] = xs[k] * scale;
+        index[k] = 0;
+      }
+      for (uint32_t step = (uint32_t)1 << (bits - 1); step >= 1; step >>= 1)
+        for (size_t k = 0; k < count; k++) index[k] += padded[index[k] + step - 1] < v[k] ? step : 0;
+      for (size_t k = 0; k < count; k++) c[k] = (uint8_t)index[k];
+      for (size_t t = count; t < ((count + 7) & ~(size_t)7); t++) c[t] = 0;
+      F(pack)(c, count, bits, out + start / 8 * (size_t)bits, F(packed_bytes)(count, bits));
+    }
+    return;
+  }
   for (size_t start = 0; start < n; start += CVQ_CHUNK) {
     size_t count = n - start < CVQ_CHUNK ? n - start : CVQ_CHUNK;
     const float *xs = x + start;

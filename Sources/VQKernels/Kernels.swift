@@ -47,12 +47,17 @@ extension Kernels {
   }
 
   /// `q_i = #{ j : thresholds[j] < x_i·scale }` (thresholds ascending, fewer than 2^bits), packed at
-  /// `bits` bits (`PackReference.quantizeThresholdsPack`).
+  /// `bits` bits (`PackReference.quantizeThresholdsPack`). Up to 15 thresholds are counted one by one,
+  /// longer lists by binary search (padded with +∞), which is why they must ascend.
   public static func quantizeThresholdsPack(
     _ x: UnsafePointer<Float>, count: Int, scale: Float, thresholds: UnsafePointer<Float>, thresholdCount: Int,
     bits: Int, into out: UnsafeMutablePointer<UInt8>
   ) {
     precondition((1...8).contains(bits) && thresholdCount >= 0 && thresholdCount < (1 << bits) && count >= 0)
+    // The kernel binary-searches long lists, which counts correctly only on an ascending list.
+    for j in stride(from: 1, to: thresholdCount, by: 1) {
+      precondition(thresholds[j - 1] <= thresholds[j], "thresholds must ascend (index \(j))")
+    }
     cvq_quantize_thresholds_pack(x, count, scale, thresholds, thresholdCount, Int32(bits), out)
   }
 

@@ -57,7 +57,7 @@ extension KernelLevelSwitching {
     func quantizeThresholdsPackMatchesTheReference(d: Int) {
       for bits in 1...8 {
         var g = SeededGenerator(seed: UInt64(d * 32 + bits))
-        for thresholdCount in Set([(1 << bits) - 1, min(3, (1 << bits) - 1), 0]) {
+        for thresholdCount in Set([(1 << bits) - 1, min(3, (1 << bits) - 1), 0, (1 << bits) / 2 + 1].filter { $0 < 1 << bits }) {
           let thresholds = (0..<thresholdCount).map { _ in Float(g.nextGaussian()) }.sorted()
           // Values exactly on thresholds (at scale 1), random values, and extremes.
           var x = Self.inputs(count: d, maxIndex: 3, seed: UInt64(d + bits)).map { $0 - 1.5 }
