@@ -43,7 +43,7 @@ let package = Package(
     // an installed `vq` finds it without the source tree.
     .target(name: "VQData", path: "Data", exclude: ["README.md"], resources: [.copy("minilm-small")],
             swiftSettings: strictSwift),
-    .target(name: "VQBench", dependencies: ["VQ", "VQData"], swiftSettings: strictSwift),
+    .target(name: "VQBench", dependencies: ["VQ", "VQKernels", "VQData"], swiftSettings: strictSwift),
     .executableTarget(
       name: "vq",
       dependencies: ["VQ", "VQBench", "VQData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
