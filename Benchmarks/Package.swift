@@ -1,10 +1,15 @@
 // swift-tools-version:6.1
+//
+// The benchmarks of swift-vq, a package of their own so that the root package never builds them or
+// resolves ordo-one/benchmark. Run from the repository root:
+//   swift package --package-path Benchmarks benchmark
 import PackageDescription
 
 let package = Package(
   name: "swift-vq-benchmarks",
   platforms: [.macOS(.v14)],
   dependencies: [
+    // `name:` because a path dependency's identity is its directory name, which depends on the checkout.
     .package(name: "swift-vq", path: ".."),
     .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
   ],
