@@ -2,6 +2,15 @@ extension QuantizerRegistry {
   /// Every built-in method, in the order `vq specs` lists them.
   public static let standard = QuantizerRegistry(methods: [
     Float32Format.method,
+    Float16Format.method,
+    BFloat16Format.method,
+    FP8Format.e4m3Method,
+    FP8Format.e5m2Method,
+    IntFormat.method,
+    FP4Format.method,
+    MXFP4Format.method,
+    NVFP4Format.method,
+    SignFormat.method,
     EDEN.method,
     TurboQuantMSE.method,
     TurboQuantProd.method,
