@@ -11,7 +11,8 @@ import RealModule
 /// 4. decode appends 16 zero bits (exact) and inverse-rotates; the estimate is ⟨q, decoded code⟩.
 ///
 /// Guarantee: relative error ≤ 2^-8 per coordinate (binary32's whole range, subnormals rounded on the
-/// same grid); on unit vectors the cosine loss is ≈ 2^-16/6 ≈ 2.5e-6, 64× fp16's. 16 bits per coordinate.
+/// same grid); three mantissa bits fewer than fp16, so 64× its NMSE: ≈ 2.7e-6, cosine loss ≈ 1.4e-6
+/// (measured on MiniLM-small, d = 384). 16 bits per coordinate.
 public struct BFloat16Format: VectorQuantizer {
   public static let method = QuantizerMethod(
     name: "bf16", summary: "bfloat16 per coordinate (RNE from binary32)", family: "product format",

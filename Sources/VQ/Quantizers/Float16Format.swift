@@ -12,8 +12,8 @@ import RealModule
 /// 4. decode widens exactly (and inverse-rotates); the estimate is ⟨q, decoded code⟩.
 ///
 /// Guarantee: relative error ≤ 2^-11 per coordinate in the normal range [2^-14, 65504] (absolute
-/// ≤ 2^-25 below it); on unit vectors the cosine loss is ≈ 2^-22/6 ≈ 4e-8 (geometry.md §1.5 trend:
-/// 8-bit E4M3 already loses only 3.5e-4). 16 bits per coordinate.
+/// ≤ 2^-25 below it); NMSE ≈ 4e-8 and cosine loss ≈ NMSE/2 ≈ 2e-8 on unit vectors (measured on
+/// MiniLM-small, d = 384: 4.3e-8 and 2.1e-8), effectively exact. 16 bits per coordinate.
 public struct Float16Format: VectorQuantizer {
   public static let method = QuantizerMethod(
     name: "fp16", summary: "IEEE binary16 per coordinate (RNE, saturating at ±65504)", family: "product format",

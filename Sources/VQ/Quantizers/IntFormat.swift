@@ -118,16 +118,16 @@ func packedDot(
 ) -> Float {
   var sum: Float = 0
   switch bits {
-  case 8:
+  case 8 where a == 1:
     for j in 0..<n { sum = Relaxed.multiplyAdd(q[j], Float(Int32(code[j]) &+ c), sum) }
-  case 4:
+  case 4 where a == 1:
     for k in 0..<(n / 2) {
       let byte = Int32(code[k])
       sum = Relaxed.multiplyAdd(q[2 * k], Float((byte & 0xF) &+ c), sum)
       sum = Relaxed.multiplyAdd(q[2 * k + 1], Float((byte >> 4) &+ c), sum)
     }
     if n % 2 == 1 { sum = Relaxed.multiplyAdd(q[n - 1], Float(Int32(code[n / 2] & 0xF) &+ c), sum) }
-  case 2:
+  case 2 where a == 1:
     for k in 0..<(n / 4) {
       let byte = Int32(code[k])
       for t in 0..<4 { sum = Relaxed.multiplyAdd(q[4 * k + t], Float(((byte >> Int32(2 * t)) & 3) &+ c), sum) }
