@@ -159,71 +159,159 @@ CVQ_BODY int32_t cvq_level_of(float t, float a, float Kf) {
 CVQ_BODY void rescale_eval_body(const float *a, const int32_t *A, size_t n, float t, int32_t K, int64_t out[3]) {
   const float Kf = (float)K;
   int64_t N = 0, S = 0, C = 0;
-  for (size_t i = 0; i < n; i++) {
-    const int32_t k = cvq_level_of(t, a[i], Kf);
-    const int32_t m = 2 * k + 1;
-    N += (int64_t)m * (int64_t)A[i];
-    S += (int64_t)(m * m);
-    C += k;
+  // Blocks of 2048: Σ(2k+1)² ≤ 2048·511² and Σk fit 32-bit lanes within a block; (2k+1)·A_i < 2^31.
+  for (size_t start = 0; start < n; start += 2048) {
+    const size_t end = n - start < 2048 ? n : start + 2048;
+    int32_t squares = 0, levels = 0;
+    for (size_t i = start; i < end; i++) {
+      const int32_t k = cvq_level_of(t, a[i], Kf);
+      const int32_t m = 2 * k + 1;
+      N += (int64_t)(m * A[i]);
+      squares += m * m;
+      levels += k;
+    }
+    S += squares;
+    C += levels;
   }
   out[0] = N;
   out[1] = S;
   out[2] = C;
 }
 
-CVQ_BODY size_t changed_body(const float *a, size_t n, float ta, float tb, int32_t K, int32_t *index, size_t capacity) {
-  const float Kf = (float)K;
-  size_t c = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (cvq_level_of(ta, a[i], Kf) != cvq_level_of(tb, a[i], Kf)) {
-      if (c < capacity) index[c] = (int32_t)i;
-      c++;
+/// Appends the events of coordinate i (levels from+1 … to).
+CVQ_BODY size_t cvq_emit(const float *a, const int32_t *A, size_t i, float ta, float tb, float Kf,
+                         cvq_rabitq_event *events, size_t c, size_t capacity) {
+  const int32_t from = cvq_level_of(ta, a[i], Kf), to = cvq_level_of(tb, a[i], Kf);
+  for (int32_t m = from + 1; m <= to; m++) {
+    if (c < capacity) {
+      events[c].t = (float)m / a[i];
+      events[c].numerator = 2 * A[i];
+      events[c].squares = 8 * m;
     }
+    c++;
   }
   return c;
 }
 
-CVQ_BODY void quantize_body(const float *x, size_t n, float t, int exBits, uint8_t *signs, uint8_t *ex, double out[4]) {
+CVQ_BODY size_t events_body(const float *a, const int32_t *A, size_t n, float ta, float tb, int32_t K,
+                            cvq_rabitq_event *events, size_t capacity) {
+  const float Kf = (float)K;
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (cvq_level_of(ta, a[i], Kf) != cvq_level_of(tb, a[i], Kf)) c = cvq_emit(a, A, i, ta, tb, Kf, events, c, capacity);
+  }
+  return c;
+}
+
+#if CVQ_X86
+/// The same, with the level comparison of 8 coordinates as one vector compare and a mask (few
+/// coordinates change, so the scalar loop above spends its time on the tests).
+__attribute__((target("avx2,fma,bmi2,popcnt"))) CVQ_BODY size_t events_body_avx2(
+    const float *a, const int32_t *A, size_t n, float ta, float tb, int32_t K, cvq_rabitq_event *events,
+    size_t capacity) {
+  const float Kf = (float)K;
+  const __m256 vta = _mm256_set1_ps(ta), vtb = _mm256_set1_ps(tb), vK = _mm256_set1_ps(Kf);
+  size_t c = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(a + i);
+    // min(p, K) as `p > K ? K : p`: p is never NaN, so minps with K second picks the same value.
+    const __m256i la = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_mul_ps(vta, x), vK));
+    const __m256i lb = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_mul_ps(vtb, x), vK));
+    unsigned mask = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(la, lb))) & 0xFFu;
+    while (mask != 0) {
+      const unsigned l = (unsigned)__builtin_ctz(mask);
+      mask &= mask - 1;
+      c = cvq_emit(a, A, i + l, ta, tb, Kf, events, c, capacity);
+    }
+  }
+  for (; i < n; i++) {
+    if (cvq_level_of(ta, a[i], Kf) != cvq_level_of(tb, a[i], Kf)) c = cvq_emit(a, A, i, ta, tb, Kf, events, c, capacity);
+  }
+  return c;
+}
+#endif
+
+/// Packs 8 fields of `bits` bits (values < 2^bits) LSB first into `bits` bytes.
+CVQ_BODY void cvq_pack8(const uint8_t *v, int bits, uint8_t *out) {
+  uint64_t w = 0;
+  for (int l = 0; l < 8; l++) w |= (uint64_t)v[l] << (l * bits);
+  for (int b = 0; b < bits; b++) out[b] = (uint8_t)(w >> (8 * b));
+}
+
+CVQ_BODY void quantize_body(const float *x, size_t n, float t, const int exBits, uint8_t *signs, uint8_t *ex,
+                            double out[4]) {
   const int32_t K = (1 << exBits) - 1;
   const float Kf = (float)K;
   double ip[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sq[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ab[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t squares = 0;
-  uint64_t pending = 0;
-  int filled = 0;
-  size_t position = 0;
-  uint32_t signByte = 0;
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i];
-    const float m = fabsf(v);
-    const int32_t k = cvq_level_of(t, m, Kf);
-    const uint32_t s = v > 0.0f ? 1u : 0u;
-    signByte |= s << (i & 7);
-    if ((i & 7) == 7) {
-      signs[i >> 3] = (uint8_t)signByte;
-      signByte = 0;
+  size_t i = 0;
+  // Blocks of 8 coordinates: lane l of every sum takes coordinate i + l; one sign byte and (with
+  // extended bits) exBits ex bytes per block.
+  for (; i + 8 <= n; i += 8) {
+    uint8_t e[8];
+    uint32_t signByte = 0;
+    int32_t blockSquares = 0;
+    for (int l = 0; l < 8; l++) {
+      const float v = x[i + l];
+      const float m = fabsf(v);
+      const int32_t k = cvq_level_of(t, m, Kf);
+      const uint32_t s = v > 0.0f ? 1u : 0u;
+      signByte |= s << l;
+      const double dm = (double)m;
+      ip[l] += ((double)k + 0.5) * dm;
+      sq[l] += (double)v * (double)v;
+      ab[l] += dm;
+      blockSquares += (2 * k + 1) * (2 * k + 1);
+      e[l] = (uint8_t)(s ? k : K - k);
     }
-    const double dm = (double)m;
-    ip[i & 7] += ((double)k + 0.5) * dm;
-    sq[i & 7] += (double)v * (double)v;
-    ab[i & 7] += dm;
-    squares += (int64_t)(2 * k + 1) * (int64_t)(2 * k + 1);
+    squares += blockSquares;
+    signs[i >> 3] = (uint8_t)signByte;
+    if (exBits > 0) cvq_pack8(e, exBits, ex + (i >> 3) * (size_t)exBits);
+  }
+  if (i < n) {
+    uint8_t e[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    uint32_t signByte = 0;
+    for (int l = 0; i + (size_t)l < n; l++) {
+      const float v = x[i + l];
+      const float m = fabsf(v);
+      const int32_t k = cvq_level_of(t, m, Kf);
+      const uint32_t s = v > 0.0f ? 1u : 0u;
+      signByte |= s << l;
+      const double dm = (double)m;
+      ip[l] += ((double)k + 0.5) * dm;
+      sq[l] += (double)v * (double)v;
+      ab[l] += dm;
+      squares += (int64_t)(2 * k + 1) * (2 * k + 1);
+      e[l] = (uint8_t)(s ? k : K - k);
+    }
+    signs[i >> 3] = (uint8_t)signByte;
     if (exBits > 0) {
-      const uint32_t e = s ? (uint32_t)k : (uint32_t)(K - k);
-      pending |= (uint64_t)e << filled;
-      filled += exBits;
-      while (filled >= 8) {
-        ex[position++] = (uint8_t)pending;
-        pending >>= 8;
-        filled -= 8;
-      }
+      uint8_t packed[8];
+      cvq_pack8(e, exBits, packed);
+      const size_t bytes = ((n - i) * (size_t)exBits + 7) / 8;
+      for (size_t b = 0; b < bytes; b++) ex[(i >> 3) * (size_t)exBits + b] = packed[b];
     }
   }
-  if (n & 7) signs[n >> 3] = (uint8_t)signByte;
-  if (exBits > 0 && filled > 0) ex[position] = (uint8_t)pending;
   out[0] = cvq_combine8(ip);
   out[1] = (double)squares / 4.0;
   out[2] = cvq_combine8(sq);
   out[3] = cvq_combine8(ab);
+}
+
+/// `quantize_body` with `exBits` a compile-time constant in every case.
+CVQ_BODY void quantize_switch(const float *x, size_t n, float t, int exBits, uint8_t *signs, uint8_t *ex,
+                              double out[4]) {
+  switch (exBits) {
+  case 0: quantize_body(x, n, t, 0, signs, ex, out); break;
+  case 1: quantize_body(x, n, t, 1, signs, ex, out); break;
+  case 2: quantize_body(x, n, t, 2, signs, ex, out); break;
+  case 3: quantize_body(x, n, t, 3, signs, ex, out); break;
+  case 4: quantize_body(x, n, t, 4, signs, ex, out); break;
+  case 5: quantize_body(x, n, t, 5, signs, ex, out); break;
+  case 6: quantize_body(x, n, t, 6, signs, ex, out); break;
+  case 7: quantize_body(x, n, t, 7, signs, ex, out); break;
+  default: quantize_body(x, n, t, 8, signs, ex, out); break;
+  }
 }
 
 // MARK: - Instantiation per level and dispatch
@@ -245,19 +333,29 @@ CVQ_BODY void quantize_body(const float *x, size_t n, float t, int exBits, uint8
                                          int64_t out[3]) {                                              \
     rescale_eval_body(a, A, n, t, K, out);                                                              \
   }                                                                                                     \
-  ATTR static size_t changed_##SUFFIX(const float *a, size_t n, float ta, float tb, int32_t K,            \
-                                      int32_t *index, size_t capacity) {                                \
-    return changed_body(a, n, ta, tb, K, index, capacity);                                              \
-  }                                                                                                     \
   ATTR static void quantize_##SUFFIX(const float *x, size_t n, float t, int exBits, uint8_t *signs,       \
                                      uint8_t *ex, double out[4]) {                                      \
-    quantize_body(x, n, t, exBits, signs, ex, out);                                                     \
+    quantize_switch(x, n, t, exBits, signs, ex, out);                                                   \
   }
 
 CVQ_INSTANTIATE(portable, )
+static size_t events_portable(const float *a, const int32_t *A, size_t n, float ta, float tb, int32_t K,
+                              cvq_rabitq_event *events, size_t capacity) {
+  return events_body(a, A, n, ta, tb, K, events, capacity);
+}
 #if CVQ_X86
 CVQ_INSTANTIATE(avx2, CVQ_TARGET_AVX2)
 CVQ_INSTANTIATE(avx512, CVQ_TARGET_AVX512)
+// The event listing uses AVX2 intrinsics at both vector levels (the AVX-512 build compiles the same
+// body with its wider feature set).
+CVQ_TARGET_AVX2 static size_t events_avx2(const float *a, const int32_t *A, size_t n, float ta, float tb,
+                                          int32_t K, cvq_rabitq_event *events, size_t capacity) {
+  return events_body_avx2(a, A, n, ta, tb, K, events, capacity);
+}
+CVQ_TARGET_AVX512 static size_t events_avx512(const float *a, const int32_t *A, size_t n, float ta, float tb,
+                                              int32_t K, cvq_rabitq_event *events, size_t capacity) {
+  return events_body_avx2(a, A, n, ta, tb, K, events, capacity);
+}
 #define CVQ_DISPATCH(NAME, ...)                                     \
   switch (cvq_kernel_level()) {                                     \
   case CVQ_LEVEL_AVX512: return NAME##_avx512(__VA_ARGS__);         \
@@ -293,8 +391,9 @@ void cvq_rabitq_rescale_eval(const float *a, const int32_t *A, size_t n, float t
   CVQ_DISPATCH_VOID(rescale_eval, a, A, n, t, K, out)
 }
 
-size_t cvq_rabitq_changed(const float *a, size_t n, float ta, float tb, int32_t K, int32_t *index, size_t capacity) {
-  CVQ_DISPATCH(changed, a, n, ta, tb, K, index, capacity)
+size_t cvq_rabitq_events(const float *a, const int32_t *A, size_t n, float ta, float tb, int32_t K,
+                         cvq_rabitq_event *events, size_t capacity) {
+  CVQ_DISPATCH(events, a, A, n, ta, tb, K, events, capacity)
 }
 
 void cvq_rabitq_quantize(const float *x, size_t n, float t, int exBits, uint8_t *signs, uint8_t *ex,

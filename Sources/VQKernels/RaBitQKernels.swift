@@ -40,12 +40,16 @@ extension Kernels {
     return (out.0, out.1, out.2)
   }
 
-  /// Coordinates whose level differs between `ta` and `tb` (see `RaBitQReference.changed`).
-  public static func rabitqChanged(
-    _ a: UnsafePointer<Float>, count: Int, from ta: Float, to tb: Float, maxLevel K: Int32,
-    into index: UnsafeMutablePointer<Int32>, capacity: Int
+  /// The breakpoints between `ta` and `tb` (see `RaBitQReference.events`); writes at most `capacity`
+  /// and returns how many there are.
+  public static func rabitqEvents(
+    _ a: UnsafePointer<Float>, fixed A: UnsafePointer<Int32>, count: Int, from ta: Float, to tb: Float,
+    maxLevel K: Int32, into events: UnsafeMutablePointer<RaBitQEvent>, capacity: Int
   ) -> Int {
-    cvq_rabitq_changed(a, count, ta, tb, K, index, capacity)
+    RaBitQEvent.checkLayout
+    return events.withMemoryRebound(to: cvq_rabitq_event.self, capacity: max(capacity, 1)) {
+      cvq_rabitq_events(a, A, count, ta, tb, K, $0, capacity)
+    }
   }
 
   /// The final code at rescale `t` and its sums (see `RaBitQReference.quantize`).
@@ -59,4 +63,26 @@ extension Kernels {
     }
     return (out.0, out.1, out.2, out.3)
   }
+}
+
+/// A breakpoint of the rescale search (the layout of `cvq_rabitq_event`): at `t` one coordinate moves
+/// up to level m, adding `numerator` = 2·A_i and `squares` = 8·m to the fixed-point sums.
+public struct RaBitQEvent: Equatable, Sendable {
+  public var t: Float
+  public var numerator: Int32
+  public var squares: Int32
+
+  public init(t: Float, numerator: Int32, squares: Int32) {
+    self.t = t
+    self.numerator = numerator
+    self.squares = squares
+  }
+
+  static let checkLayout: Void = {
+    precondition(
+      MemoryLayout<RaBitQEvent>.size == MemoryLayout<cvq_rabitq_event>.size
+        && MemoryLayout<RaBitQEvent>.offset(of: \.numerator) == 4
+        && MemoryLayout<RaBitQEvent>.offset(of: \.squares) == 8,
+      "RaBitQEvent does not match cvq_rabitq_event")
+  }()
 }

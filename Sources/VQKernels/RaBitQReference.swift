@@ -89,16 +89,21 @@ public enum RaBitQReference {
     return (N, S, C)
   }
 
-  /// Indices where `level(ta, a_i, K) != level(tb, a_i, K)`, at most `capacity` written; returns the
-  /// total number.
-  public static func changed(
-    _ a: UnsafePointer<Float>, count n: Int, from ta: Float, to tb: Float, maxLevel K: Int32,
-    into index: UnsafeMutablePointer<Int32>, capacity: Int
+  /// The breakpoints between `ta` and `tb`: for each coordinate i in ascending order whose level goes
+  /// from `from` at ta to `to` at tb, the events m = from+1 … to with t = Float(m)/a_i,
+  /// numerator = 2·A_i, squares = 8·m. At most `capacity` written; returns the total number.
+  public static func events(
+    _ a: UnsafePointer<Float>, fixed A: UnsafePointer<Int32>, count n: Int, from ta: Float, to tb: Float,
+    maxLevel K: Int32, into events: UnsafeMutablePointer<RaBitQEvent>, capacity: Int
   ) -> Int {
     var c = 0
-    for i in 0..<n where level(ta, a[i], K) != level(tb, a[i], K) {
-      if c < capacity { index[c] = Int32(i) }
-      c += 1
+    for i in 0..<n {
+      let from = level(ta, a[i], K), to = level(tb, a[i], K)
+      guard from < to else { continue }
+      for m in (from + 1)...to {
+        if c < capacity { events[c] = RaBitQEvent(t: Float(m) / a[i], numerator: 2 * A[i], squares: 8 * m) }
+        c += 1
+      }
     }
     return c
   }

@@ -44,9 +44,19 @@ float cvq_rabitq_magnitudes(const float *x, size_t n, float *a, int32_t *A);
 /// (K ≤ 255).
 void cvq_rabitq_rescale_eval(const float *a, const int32_t *A, size_t n, float t, int32_t K, int64_t out[3]);
 
-/// Indices i (ascending) where `(int32)min(ta·a_i, K) != (int32)min(tb·a_i, K)`, at most `capacity`
-/// of them written to `index`; returns how many there are (possibly more than `capacity`).
-size_t cvq_rabitq_changed(const float *a, size_t n, float ta, float tb, int32_t K, int32_t *index, size_t capacity);
+/// A breakpoint of the rescale search: at `t = m / a_i` coordinate i moves up to level m, adding
+/// `numerator = 2·A_i` to Σ (2k+1)·A and `squares = 8·m` to Σ (2k+1)².
+typedef struct {
+  float t;
+  int32_t numerator;
+  int32_t squares;
+} cvq_rabitq_event;
+
+/// The breakpoints between `ta` and `tb`: for each coordinate i (ascending) whose level
+/// `(int32)min(t·a_i, K)` is `from` at ta and `to` at tb, the events m = from+1 … to (ascending), with
+/// `t = (float)m / a_i`. Writes at most `capacity`; returns how many there are (possibly more).
+size_t cvq_rabitq_events(const float *a, const int32_t *A, size_t n, float ta, float tb, int32_t K,
+                         cvq_rabitq_event *events, size_t capacity);
 
 /// The final code of one rotated vector `x` (n coordinates) at rescale `t` with `exBits` extra bits
 /// (0…8; K = 2^exBits − 1): `k_i = (int32)min(t·|x_i|, K)`, sign `s_i = x_i > 0`.

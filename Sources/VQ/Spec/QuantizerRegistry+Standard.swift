@@ -15,5 +15,6 @@ extension QuantizerRegistry {
     TurboQuantMSE.method,
     TurboQuantProd.method,
     QJL.method,
+    RaBitQ.method,
   ])
 }

@@ -1,0 +1,179 @@
+import VQKernels
+
+/// The RaBitQ estimator: ⟨o, q⟩ ≈ ⟨c, q⟩ + rescale·⟨x̄, q̃⟩, with ⟨x̄, q̃⟩ from integer kernels
+/// (research/rotation.md §3.1 step 3, §3.4).
+///
+/// With the quantized query q̃_i = lo + Δ·u_i and the code x̄_i = h·b_i + e_i − C
+/// (h = 2^{B−1}, C = (2^B − 1)/2; at B = 1, x̄_i = b_i − ½):
+///   ⟨x̄, q̃⟩ = Δ·(h·⟨b, u⟩ + ⟨e, u⟩ − C·Σu) + lo·(h·popcount(b) + Σe − C·D),
+/// where ⟨b, u⟩ = Σ_j 2^j popcount(b AND plane_j) (`Kernels.rabitqSignDot`) and ⟨e, u⟩, Σe come from
+/// `Kernels.rabitqExDot`. The sign stage alone (`Stage.sign`) uses x̄ = b − ½ with its own rescale: a
+/// cheaper, noisier estimate for a first pass.
+extension RaBitQ {
+  /// Which part of a code an estimate uses.
+  public enum Stage: Sendable {
+    /// The sign plane only (the 1-bit estimator; for B = 1 this is the whole code).
+    case sign
+    /// Sign plane and extended bits.
+    case full
+  }
+
+  /// Codes per kernel call: the integer results of one chunk live in a stack buffer.
+  static var scanChunk: Int { 256 }
+
+  public func estimateInnerProducts(
+    _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
+  ) {
+    scan(query, codes: codes, range: range, stage: .full, epsilon: epsilon, estimates: out, lower: nil, upper: nil)
+  }
+
+  /// Estimates with the per-vector error bound of RaBitQ (Thm 3.2), for re-ranking.
+  ///
+  /// For code i, `lower[i] ≤ ⟨o_i, q⟩ ≤ upper[i]` holds with probability ≥ 1 − 2·exp(−c0·ε0²) over the
+  /// rotation (about 94 % per pair at ε0 = 1.9 when ⟨o, q⟩ ≈ 0, more for larger cosines:
+  /// rotation.md §3.2). The half-width is
+  ///   √( (‖r‖·‖q‖·√((1−γ²)/γ²)·ε0/√(D−1))² + (ε0·(Δ/2)·‖r‖/γ)² ),
+  /// the paper's bound for the exact query, plus in quadrature the bound on the query's randomized
+  /// rounding (each coordinate's rounding error has variance ≤ Δ²/4, so rescale·⟨x̄, e⟩ has standard
+  /// deviation ≤ (Δ/2)·‖r‖/γ). r = o − centre, γ the stored cosine of the stage's code, D the rotated
+  /// dimension, Δ the query's quantization step.
+  ///
+  /// Use: keep the exact top-k of re-ranked candidates, and skip any candidate whose `upper` is below
+  /// the current k-th exact score; with `stage: .sign` this screens codes before their extended bits
+  /// are read (as FAISS's multi-bit search does). `epsilon` overrides the spec's ε0.
+  public func estimateWithBounds(
+    _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, stage: Stage = .full, epsilon: Double? = nil,
+    estimates: UnsafeMutableBufferPointer<Float>, lower: UnsafeMutableBufferPointer<Float>,
+    upper: UnsafeMutableBufferPointer<Float>
+  ) {
+    scan(query, codes: codes, range: range, stage: stage, epsilon: epsilon ?? self.epsilon,
+         estimates: estimates, lower: lower, upper: upper)
+  }
+
+  /// Estimates and bounds for every code, as arrays (see the pointer version).
+  public func estimateWithBounds(
+    _ query: PreparedQuery, codes: CodeBuffer, stage: Stage = .full, epsilon: Double? = nil
+  ) -> (estimates: [Float], lower: [Float], upper: [Float]) {
+    var e = [Float](repeating: 0, count: codes.count), l = e, u = e
+    e.withUnsafeMutableBufferPointer { eb in
+      l.withUnsafeMutableBufferPointer { lb in
+        u.withUnsafeMutableBufferPointer { ub in
+          estimateWithBounds(query, codes: codes, range: 0..<codes.count, stage: stage, epsilon: epsilon,
+                             estimates: eb, lower: lb, upper: ub)
+        }
+      }
+    }
+    return (e, l, u)
+  }
+
+  /// The cosine γ = ⟨x̄, y⟩/(‖x̄‖·‖y‖) between each rotated vector and its code (RaBitQ's ⟨ō, o⟩):
+  /// E γ ≈ √(2/π) at one bit, → 1 with more bits. 0 for a zero vector.
+  public func cosines(_ codes: CodeBuffer, stage: Stage = .full) -> [Float] {
+    precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
+    let norms = codes.side(Field.norm)
+    if bits > 1, stage == .full { return codes.side(Field.cosine) }
+    let rescales = codes.side(bits == 1 ? Field.rescale : Field.signRescale)
+    let half = Double(paddedDimension).squareRoot() / 2
+    return (0..<codes.count).map { i in
+      rescales[i] > 0 ? Float(min(1, Double(norms[i]) / (Double(rescales[i]) * half))) : 0
+    }
+  }
+
+  // MARK: - The scan
+
+  func scan(
+    _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, stage: Stage, epsilon: Double,
+    estimates: UnsafeMutableBufferPointer<Float>, lower: UnsafeMutableBufferPointer<Float>?,
+    upper: UnsafeMutableBufferPointer<Float>?
+  ) {
+    precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
+    precondition(range.lowerBound >= 0 && range.upperBound <= codes.count, "range \(range) outside 0..<\(codes.count)")
+    precondition(estimates.count >= range.count && (lower?.count ?? range.count) >= range.count
+                 && (upper?.count ?? range.count) >= range.count, "output buffers shorter than the range")
+    let D = paddedDimension
+    let planeBytes = (queryBits * signBytes + 7) / 8 * 8
+    precondition(query.quantized.count == planeBytes + 2 * D && query.factors.count == 6,
+                 "query was not prepared by this quantizer")
+    guard !range.isEmpty else { return }
+
+    let full = bits > 1 && stage == .full
+    let lo = query.factors[0], step = query.factors[1]
+    let total = Double(query.factors[2]) * 65536 + Double(query.factors[3])
+    let queryNorm = Double(query.factors[4]), centreDot = query.factors[5]
+    // Sign stage: ⟨b − ½, q̃⟩ = Δ·dot + lo·pop − (Δ·Σu + lo·D)/2.
+    let signOffset = Float((Double(step) * total + Double(lo) * Double(D)) / 2)
+    // Full code: see the extension's documentation.
+    let shift = Int64(bits - 1)
+    let centreLevel = (Double(1 << bits) - 1) / 2
+    let fullOffset = centreLevel * (Double(step) * total + Double(lo) * Double(D))
+    let rescaleField = layout.sideFields.firstIndex(of: full || bits == 1 ? Field.rescale : Field.signRescale)!
+    let cosineField = full ? layout.sideFields.firstIndex(of: Field.cosine)! : rescaleField
+    let withBounds = lower != nil && upper != nil
+    let boundScale = epsilon / Double(max(D - 1, 1)).squareRoot()
+    let halfCodeNorm = Double(D).squareRoot() / 2
+    let roundingTerm = epsilon * Double(step) / 2
+    let chunk = Self.scanChunk
+    let bytesPerCode = layout.bytesPerCode, signBytes = signBytes, extendedBits = extendedBits
+
+    codes.withUnsafeCodes { codeBytes in
+      codes.withUnsafeSide(0) { norms in
+        codes.withUnsafeSide(rescaleField) { rescales in
+          codes.withUnsafeSide(cosineField) { cosines in
+            query.quantized.withUnsafeBufferPointer { q in
+              let planes = q.baseAddress!
+              let values = UnsafeRawPointer(planes + planeBytes).assumingMemoryBound(to: UInt16.self)
+              withUnsafeTemporaryAllocation(of: Int64.self, capacity: 4 * chunk) { scratch in
+                let dot = scratch.baseAddress!, pop = dot + chunk, exDot = pop + chunk, exSum = exDot + chunk
+                var start = range.lowerBound
+                while start < range.upperBound {
+                  let n = min(chunk, range.upperBound - start)
+                  let first = codeBytes.baseAddress! + start * bytesPerCode
+                  Kernels.rabitqSignDot(
+                    codes: first, stride: bytesPerCode, count: n, bytes: signBytes,
+                    planes: planes, planeCount: queryBits, dot: dot, popcount: pop)
+                  let out = estimates.baseAddress! + (start - range.lowerBound)
+                  if full {
+                    Kernels.rabitqExDot(
+                      codes: first, stride: bytesPerCode, offset: signBytes, count: n, dimension: D,
+                      bits: extendedBits, query: values, dot: exDot, sum: exSum)
+                    for k in 0..<n {
+                      let a = (dot[k] << shift) + exDot[k], b = (pop[k] << shift) + exSum[k]
+                      let inner = Double(step) * Double(a) + Double(lo) * Double(b) - fullOffset
+                      out[k] = Float(Double(rescales[start + k]) * inner) + centreDot
+                    }
+                  } else {
+                    for k in 0..<n {
+                      let inner = step * Float(dot[k]) + lo * Float(pop[k]) - signOffset
+                      out[k] = rescales[start + k] * inner + centreDot
+                    }
+                  }
+                  if withBounds {
+                    let lowOut = lower!.baseAddress! + (start - range.lowerBound)
+                    let highOut = upper!.baseAddress! + (start - range.lowerBound)
+                    for k in 0..<n {
+                      let i = start + k
+                      let norm = Double(norms[i])
+                      var halfWidth = 0.0
+                      if norm > 0 {
+                        let gamma = full
+                          ? Double(cosines[i])
+                          : min(1, norm / (Double(rescales[i]) * halfCodeNorm))
+                        let spread = (max(0, 1 / (gamma * gamma) - 1)).squareRoot()
+                        let main = norm * queryNorm * spread * boundScale
+                        let rounding = roundingTerm * norm / gamma
+                        halfWidth = (main * main + rounding * rounding).squareRoot()
+                      }
+                      lowOut[k] = Float(Double(out[k]) - halfWidth)
+                      highOut[k] = Float(Double(out[k]) + halfWidth)
+                    }
+                  }
+                  start += n
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
