@@ -54,19 +54,33 @@ import VQTestSupport
     }
   }
 
-  @Test func rejectsBadInput() throws {
-    let q = try EDEN(spec: QuantizerSpec("eden:bits=2"), dimension: 8)
-    #expect(throws: VQError.self) { try q.encode(TestData.gaussian(count: 2, dimension: 9, seed: 1)) }
-    var bad = TestData.gaussian(count: 2, dimension: 8, seed: 1)
-    bad.withUnsafeMutableBufferPointer { $0[11] = .nan }
-    do {
-      _ = try q.encode(bad)
-      Issue.record("a NaN was accepted")
-    } catch let error as VQError {
-      #expect(error.description.contains("row 1, column 3"), "\(error)")
+  /// Wrong dimension, NaN/±Inf (named by row and column) and norms beyond Float range are errors, for
+  /// every method of this family; the output buffer is left as it was.
+  @Test(arguments: ["eden:bits=2", "eden:bits=3,rotation=none", "turbo-mse:bits=3", "turbo-prod:bits=2", "qjl", "qjl:qjl=gaussian"])
+  func rejectsBadInput(_ text: String) throws {
+    let q = try QuantizerRegistry.standard.makeQuantizer(text, dimension: 8)
+    #expect(throws: VQError.dimensionMismatch(expected: 8, got: 9, what: "input")) {
+      try q.encode(TestData.gaussian(count: 2, dimension: 9, seed: 1))
     }
-    let other = try TurboQuantMSE(spec: QuantizerSpec("turbo-mse:bits=3"), dimension: 8)
-    #expect(throws: VQError.self) { try q.decode(other.encode(TestData.gaussian(count: 1, dimension: 8, seed: 2))) }
+    let good = TestData.gaussian(count: 3, dimension: 8, seed: 1)
+    let before = try q.encode(good)
+    for (value, row, column) in [(Float.nan, 1, 3), (Float.infinity, 2, 0), (-Float.infinity, 0, 7)] {
+      var bad = good
+      bad.withUnsafeMutableBufferPointer { $0[row * 8 + column] = value }
+      var codes = before
+      do {
+        try q.encode(bad, into: &codes)
+        Issue.record("\(text): \(value) was accepted")
+      } catch let error as VQError {
+        #expect(error.description.contains("row \(row), column \(column)"), "\(text): \(error)")
+      }
+      #expect(codes == before, "\(text): the output changed on error")
+    }
+    var huge = good
+    huge.withUnsafeMutableBufferPointer { $0[9] = 1e30 }
+    #expect(throws: VQError.self) { try q.encode(huge) }
+    let other = try Float32Format(spec: QuantizerSpec("fp32"), dimension: 8)
+    #expect(throws: VQError.self) { try q.decode(other.encode(good)) }
   }
 
   // MARK: §7 items 7–9: normalized MSE

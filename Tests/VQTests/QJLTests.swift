@@ -36,7 +36,7 @@ import VQTestSupport
   /// - Gaussian rows: unbiased, d·Var = (π/2 − a²)·d/m exactly: 1.2108 at m = d (note: 1.21 theory,
   ///   1.186 MC), 2.4216 at m = d/2;
   /// - orthogonal rows (m = n = d, Haar theory): unbiased, d·Var = d·[a²(1 + (n−1)·2/π − n²μ²) +
-  ///   (1 − a²)(1 − 2/π)]/(nμ)² with μ = E|z₁| = 0.3908 (note: 0.392 MC; DRIVE's (π/2−1)(1−a²) = 0.365).
+  ///   (1 − a²)(1 − 2/π)]/(nμ)² with μ = E|z₁|: 0.3889 (note: 0.392 MC; DRIVE's (π/2−1)(1−a²) = 0.365).
   /// Sample: 100 seeds × 200 pairs per case; SE from the 100 per-seed means.
   @Test func varianceAndBias() throws {
     let d = 128, a = 0.6

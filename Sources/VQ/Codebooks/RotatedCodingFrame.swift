@@ -20,25 +20,34 @@ struct RotatedCodingFrame: Sendable {
     rotation = Rotations.make(spec, dimension: dimension)
   }
 
-  /// Encodes every row of `x`: `encodeRow(rotatedRow, code, side, scratch)` codes one rotated row of n
-  /// floats into `code` (`layout.bytesPerCode` bytes) and writes its `layout.sideFields.count` side
-  /// values to `side`; `scratch` holds `scratchFloats` floats.
+  /// Encodes every row of `x`: `encodeRow(rotatedRow, squaredNorm, code, side, scratch)` codes one
+  /// rotated row of n floats (with its squared norm ‖Πx‖² = ‖x‖², computed here) into `code`
+  /// (`layout.bytesPerCode` bytes) and writes its `layout.sideFields.count` side values to `side`;
+  /// `scratch` holds `scratchFloats` floats. `codes` is replaced only on success.
+  ///
+  /// Input validation costs one pass less than `validateInput`: a NaN or ±Inf anywhere in a row makes
+  /// its rotated squared norm non-finite, so only then is the row scanned (and `nonFinite` thrown with
+  /// row and column); a finite row whose squared norm overflows Float
+  /// (|x| ≳ 1.8e19) throws `outOfRange`.
   @inline(__always)
   func encode(
     _ x: VectorBatch, layout: CodeLayout, scratchFloats: Int, into codes: inout CodeBuffer,
-    _ encodeRow: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-  ) {
-    codes = CodeBuffer(layout: layout, count: x.count)
-    guard x.count > 0 else { return }
+    _ encodeRow: (UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+  ) throws {
+    guard x.dimension == dimension else {
+      throw VQError.dimensionMismatch(expected: dimension, got: x.dimension, what: "input")
+    }
+    var result = CodeBuffer(layout: layout, count: x.count)
+    guard x.count > 0 else { codes = result; return }
     let n = n, bytes = layout.bytesPerCode, fields = layout.sideFields.count
     let rows = Swift.min(Self.chunkRows, x.count)
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rows * n + Swift.max(scratchFloats, 1))
     defer { scratch.deallocate() }
     // Side values row-major here (fields per row), transposed into the buffer's per-field arrays below.
     var side = [Float](repeating: 0, count: Swift.max(fields * x.count, 1))
-    x.withUnsafeBufferPointer { src in
-      codes.withUnsafeMutableCodes { dst in
-        side.withUnsafeMutableBufferPointer { sideOut in
+    try x.withUnsafeBufferPointer { src in
+      try result.withUnsafeMutableCodes { dst in
+        try side.withUnsafeMutableBufferPointer { sideOut in
           let input = src.baseAddress!, output = dst.baseAddress!, sideBase = sideOut.baseAddress!
           let rotated = scratch, work = scratch + rows * n
           var start = 0
@@ -46,7 +55,10 @@ struct RotatedCodingFrame: Sendable {
             let m = Swift.min(rows, x.count - start)
             rotation.apply(input + start * dimension, count: m, into: rotated)
             for r in 0..<m {
-              encodeRow(rotated + r * n, output + (start + r) * bytes, sideBase + (start + r) * fields, work)
+              let y = rotated + r * n
+              let squaredNorm = CodecMath.squaredNorm(y, count: n)
+              if !squaredNorm.isFinite { try Self.reject(x, row: start + r) }
+              encodeRow(y, squaredNorm, output + (start + r) * bytes, sideBase + (start + r) * fields, work)
             }
             start += m
           }
@@ -54,10 +66,21 @@ struct RotatedCodingFrame: Sendable {
       }
     }
     for f in 0..<fields {
-      codes.withUnsafeMutableSide(f) { out in
+      result.withUnsafeMutableSide(f) { out in
         for i in 0..<x.count { out[i] = side[i * fields + f] }
       }
     }
+    codes = result
+  }
+
+  /// Throws for row `row` of `x`, whose squared norm came out non-finite.
+  static func reject(_ x: VectorBatch, row: Int) throws -> Never {
+    try x.withRow(row) { values in
+      for (column, v) in values.enumerated() where !v.isFinite {
+        throw VQError.nonFinite(source: "input", row: row, column: column, value: v)
+      }
+    }
+    throw VQError.outOfRange("input row \(row): its squared norm overflows Float (entries beyond ~1.8e19); scale the data down")
   }
 
   /// Decodes every code: `decodeRow(index, code, rotatedOut, scratch)` writes the row's n reconstructed

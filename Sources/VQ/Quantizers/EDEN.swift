@@ -70,15 +70,14 @@ public struct EDEN: VectorQuantizer {
   }
 
   public func encode(_ x: VectorBatch, into codes: inout CodeBuffer) throws {
-    try validateInput(x)
     let n = frame.n, bits = bits, unbiased = unbiased
     let root = Float(Double(n).squareRoot())
-    codebook.floatThresholds.withUnsafeBufferPointer { thresholds in
-      centroids.withUnsafeBufferPointer { table in
-        squaredCentroids.withUnsafeBufferPointer { squares in
-          ones.withUnsafeBufferPointer { ones in
-            frame.encode(x, layout: layout, scratchFloats: 0, into: &codes) { y, code, side, _ in
-              let normSquared = CodecMath.squaredNorm(y, count: n)
+    // Validation (dimension, finite values) happens in the frame, from the rotated norm.
+    try codebook.floatThresholds.withUnsafeBufferPointer { thresholds in
+      try centroids.withUnsafeBufferPointer { table in
+        try squaredCentroids.withUnsafeBufferPointer { squares in
+          try ones.withUnsafeBufferPointer { ones in
+            try frame.encode(x, layout: layout, scratchFloats: 0, into: &codes) { y, normSquared, code, side, _ in
               // A zero row codes as all-"0⁺" with scale 0 and decodes to exactly 0.
               let standardize = normSquared > 0 ? root / normSquared.squareRoot() : 0
               Kernels.quantizeThresholdsPack(

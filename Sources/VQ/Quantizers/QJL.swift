@@ -21,7 +21,7 @@ import VQKernels
 /// rows, which three Hadamard rounds approximate; the FAISS constant √(π/2)/m would be biased by
 /// √(π/2)·√n·E|z₁| = 1.002 at n = 128). Gaussian variance ((π/2)‖q‖²‖x‖² − ⟨q,x⟩²)/m, i.e. d·Var =
 /// π/2 − a² for unit vectors at m = d (1.21 at a = 0.6); orthogonal rows (m = n) are ~3× better
-/// (0.391 at n = 128, a = 0.6, rotation.md §7 item 20).
+/// (0.389 at n = 128, a = 0.6 for Haar rows; rotation.md §7 item 20 measured 0.392).
 public struct QJL: VectorQuantizer {
   public static let method = QuantizerMethod(
     name: "qjl",
@@ -64,20 +64,23 @@ public struct QJL: VectorQuantizer {
   }
 
   public func encode(_ x: VectorBatch, into codes: inout CodeBuffer) throws {
-    try validateInput(x)
-    codes = CodeBuffer(layout: layout, count: x.count)
-    guard x.count > 0 else { return }
+    guard x.dimension == dimension else { throw VQError.dimensionMismatch(expected: dimension, got: x.dimension, what: "input") }
+    var result = CodeBuffer(layout: layout, count: x.count)
+    guard x.count > 0 else { codes = result; return }
     let d = dimension, m = projection.projections, bytes = layout.bytesPerCode
     let buffer = UnsafeMutablePointer<Float>.allocate(capacity: m + projection.scratchFloats)
     defer { buffer.deallocate() }
     var norms = [Float](repeating: 0, count: x.count)
     let zero: [Float] = [0]
-    x.withUnsafeBufferPointer { src in
-      codes.withUnsafeMutableCodes { dst in
-        zero.withUnsafeBufferPointer { threshold in
+    try x.withUnsafeBufferPointer { src in
+      try result.withUnsafeMutableCodes { dst in
+        try zero.withUnsafeBufferPointer { threshold in
           for i in 0..<x.count {
             let row = src.baseAddress! + i * d
-            norms[i] = CodecMath.squaredNorm(row, count: d).squareRoot()
+            let squaredNorm = CodecMath.squaredNorm(row, count: d)
+            // Non-finite input shows in the norm; only then is the row scanned (see RotatedCodingFrame).
+            if !squaredNorm.isFinite { try RotatedCodingFrame.reject(x, row: i) }
+            norms[i] = squaredNorm.squareRoot()
             projection.project(row, into: buffer, scratch: buffer + m)
             Kernels.quantizeThresholdsPack(
               buffer, count: m, scale: 1, thresholds: threshold.baseAddress!, thresholdCount: 1, bits: 1,
@@ -86,7 +89,8 @@ public struct QJL: VectorQuantizer {
         }
       }
     }
-    codes.withUnsafeMutableSide(0) { out in for i in 0..<x.count { out[i] = norms[i] } }
+    result.withUnsafeMutableSide(0) { out in for i in 0..<x.count { out[i] = norms[i] } }
+    codes = result
   }
 
   public func decode(_ codes: CodeBuffer, into out: inout VectorBatch) throws {

@@ -54,12 +54,12 @@ public struct TurboQuantMSE: VectorQuantizer {
   }
 
   public func encode(_ x: VectorBatch, into codes: inout CodeBuffer) throws {
-    try validateInput(x)
     let n = frame.n, bits = bits
     let root = Float(Double(n).squareRoot())
-    codebook.floatThresholds.withUnsafeBufferPointer { thresholds in
-      frame.encode(x, layout: layout, scratchFloats: 0, into: &codes) { y, code, side, _ in
-        let norm = CodecMath.squaredNorm(y, count: n).squareRoot()
+    // Validation (dimension, finite values) happens in the frame, from the rotated norm.
+    try codebook.floatThresholds.withUnsafeBufferPointer { thresholds in
+      try frame.encode(x, layout: layout, scratchFloats: 0, into: &codes) { y, normSquared, code, side, _ in
+        let norm = normSquared.squareRoot()
         Kernels.quantizeThresholdsPack(
           y, count: n, scale: norm > 0 ? root / norm : 0, thresholds: thresholds.baseAddress!,
           thresholdCount: thresholds.count, bits: bits, into: code)

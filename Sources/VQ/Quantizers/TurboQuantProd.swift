@@ -82,18 +82,18 @@ public struct TurboQuantProd: VectorQuantizer {
   }
 
   public func encode(_ x: VectorBatch, into codes: inout CodeBuffer) throws {
-    try validateInput(x)
     let n = frame.n, bits = bits, mseBytes = mseBytes, projection = projection
     let root = Float(Double(n).squareRoot())
     let thresholds = codebook?.floatThresholds ?? []
     let zero: [Float] = [0]
-    thresholds.withUnsafeBufferPointer { thresholds in
-      unitTable.withUnsafeBufferPointer { table in
-        zero.withUnsafeBufferPointer { zero in
+    // Validation (dimension, finite values) happens in the frame, from the rotated norm.
+    try thresholds.withUnsafeBufferPointer { thresholds in
+      try unitTable.withUnsafeBufferPointer { table in
+        try zero.withUnsafeBufferPointer { zero in
           // Scratch: the residual (n), its projection (n), the projection's own scratch.
-          frame.encode(x, layout: layout, scratchFloats: 2 * n + projection.scratchFloats, into: &codes) {
-            y, code, side, scratch in
-            let norm = CodecMath.squaredNorm(y, count: n).squareRoot()
+          try frame.encode(x, layout: layout, scratchFloats: 2 * n + projection.scratchFloats, into: &codes) {
+            y, normSquared, code, side, scratch in
+            let norm = normSquared.squareRoot()
             side[0] = norm
             let residual = scratch, projected = scratch + n
             let inverseNorm = norm > 0 ? 1 / norm : 0
