@@ -188,6 +188,24 @@ import VQTestSupport
     }
   }
 
+  /// geometry.md §1.3: a basis vector is sign's worst case, cos = 1/√d (87.9° at d = 768): every
+  /// zero reads as +1. One randomized Hadamard round spreads e_1 into ±1/√n, which sign codes exactly;
+  /// three rounds make it look like a random direction (E cos = 0.798 at d = 768, spread ≈ 0.008).
+  @Test func signOnABasisVector() throws {
+    let d = 768
+    var e1 = [Float](repeating: 0, count: d)
+    e1[0] = 1
+    let x = try VectorBatch(rows: [e1])
+    func cosine(_ spec: String) throws -> Double {
+      let q = try QuantizerRegistry.standard.makeQuantizer(spec, dimension: d)
+      let y = try q.decode(try q.encode(x))[row: 0]
+      return Double(y[0]) / y.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    }
+    #expect(Swift.abs(try cosine("sign") - 1 / Double(d).squareRoot()) < 1e-6)
+    #expect(Swift.abs(try cosine("sign:rotation=hadamard,rounds=1") - 1) < 1e-5)
+    #expect(try cosine("sign:rotation=hadamard") > 0.75)
+  }
+
   // MARK: inner-product estimate
 
   /// estimateInnerProducts = ⟨q, decode(code)⟩ (the rotated query with the rotated code), for every
