@@ -2,8 +2,8 @@ extension QuantizerRegistry {
   /// Every built-in method, in the order `vq specs` lists them.
   public static let standard = QuantizerRegistry(methods: [
     Float32Format.method,
-    Float16Format.method,
-    BFloat16Format.method,
+    HalfFloatFormat.float16Method,
+    HalfFloatFormat.bfloat16Method,
     FP8Format.e4m3Method,
     FP8Format.e5m2Method,
     IntFormat.method,
