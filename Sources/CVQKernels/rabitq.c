@@ -314,9 +314,184 @@ CVQ_BODY void quantize_switch(const float *x, size_t n, float t, int exBits, uin
   }
 }
 
+// MARK: - Hand-written AVX2 inner products
+//
+// AVX2 has no vector popcount: the generic body's `__builtin_popcountll` runs one word at a time. Here
+// 32 bytes at a time with the nibble-table popcount (`vpshufb`); the planes of a group of four are
+// weighted (count << j, at most 8·15 = 120 per byte) before one `vpsadbw`, so a plane costs an AND,
+// the table lookups and an add. The extended kernel unpacks 8 fields with one `pdep` and multiplies 16
+// of them by the query with one `vpmaddwd`. Integer sums: the results are the generic body's exactly.
+// (The AVX-512 level keeps the generic body, which the compiler vectorizes with VPOPCNTQ.)
+#if CVQ_X86
+#define CVQ_AVX2_BODY static inline __attribute__((always_inline, target("avx2,fma,bmi2,popcnt")))
+
+CVQ_AVX2_BODY __m256i cvq_popcount_bytes(__m256i x) {
+  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  const __m256i lo = _mm256_and_si256(x, low), hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi));
+}
+
+CVQ_AVX2_BODY uint64_t cvq_sum_u64x4(__m256i v) {
+  const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_extract_epi64(s, 1);
+}
+
+CVQ_AVX2_BODY void sign_dot_avx2_body(const uint8_t *codes, size_t stride, size_t count, size_t bytes,
+                                      const uint8_t *planes, const int planeCount, int64_t *dot, int64_t *pop) {
+  const size_t chunks = bytes / 32, words = (bytes - 32 * chunks) / 8, rest = bytes % 8;
+  const size_t wordStart = 32 * chunks, restStart = wordStart + 8 * words;
+  const int groups = (planeCount + 3) / 4;
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t k = 0; k < count; k++) {
+    const uint8_t *c = codes + k * stride;
+    __m256i ones = zero, acc[3] = {zero, zero, zero};
+    for (size_t ch = 0; ch < chunks; ch++) {
+      const __m256i x = _mm256_loadu_si256((const __m256i *)(c + 32 * ch));
+      ones = _mm256_add_epi64(ones, _mm256_sad_epu8(cvq_popcount_bytes(x), zero));
+      for (int g = 0; g < groups; g++) {
+        __m256i weighted = zero;
+        for (int j = 4 * g; j < planeCount && j < 4 * g + 4; j++) {
+          const __m256i q = _mm256_loadu_si256((const __m256i *)(planes + (size_t)j * bytes + 32 * ch));
+          const __m256i counts = cvq_popcount_bytes(_mm256_and_si256(x, q));
+          weighted = _mm256_add_epi8(weighted, _mm256_sll_epi16(counts, _mm_cvtsi32_si128(j - 4 * g)));
+        }
+        acc[g] = _mm256_add_epi64(acc[g], _mm256_sad_epu8(weighted, zero));
+      }
+    }
+    uint64_t p = cvq_sum_u64x4(ones);
+    int64_t sum = 0;
+    for (int g = 0; g < groups; g++) sum += (int64_t)(cvq_sum_u64x4(acc[g]) << (4 * g));
+    const uint64_t tail = cvq_load_partial(c + restStart, rest);
+    p += (uint64_t)__builtin_popcountll(tail);
+    for (size_t w = 0; w < words; w++) p += (uint64_t)__builtin_popcountll(cvq_load64(c + wordStart + 8 * w));
+    for (int j = 0; j < planeCount; j++) {
+      const uint8_t *q = planes + (size_t)j * bytes;
+      uint64_t s = (uint64_t)__builtin_popcountll(tail & cvq_load_partial(q + restStart, rest));
+      for (size_t w = 0; w < words; w++)
+        s += (uint64_t)__builtin_popcountll(cvq_load64(c + wordStart + 8 * w) & cvq_load64(q + wordStart + 8 * w));
+      sum += (int64_t)(s << j);
+    }
+    dot[k] = sum;
+    pop[k] = (int64_t)p;
+  }
+}
+
+CVQ_AVX2_BODY void ex_dot_avx2_body(const uint8_t *codes, size_t stride, size_t offset, size_t count, size_t dim,
+                                    const int bits, const uint16_t *query, int64_t *dot, int64_t *sum) {
+  const uint64_t spread = 0x0101010101010101ull * ((1ull << bits) - 1);
+  const size_t exBytes = (dim * (size_t)bits + 7) / 8;
+  // Pairs of 8-field groups whose two 8-byte loads stay inside the code's ex plane.
+  size_t fast = dim / 16;
+  while (fast > 0 && (2 * fast - 1) * (size_t)bits + 8 > exBytes) fast--;
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t k = 0; k < count; k++) {
+    const uint8_t *e = codes + k * stride + offset;
+    int64_t d = 0, s = 0;
+    size_t g = 0;
+    while (g < fast) {
+      // At most 64 pairs per block: each int32 lane then holds ≤ 64·2·255·32767 < 2^31.
+      const size_t end = fast - g > 64 ? g + 64 : fast;
+      __m256i products = zero;
+      __m128i fields = _mm_setzero_si128();
+      for (; g < end; g++) {
+        const uint64_t w0 = _pdep_u64(cvq_load64(e + (2 * g) * (size_t)bits), spread);
+        const uint64_t w1 = _pdep_u64(cvq_load64(e + (2 * g + 1) * (size_t)bits), spread);
+        const __m128i v = _mm_set_epi64x((long long)w1, (long long)w0);
+        fields = _mm_add_epi64(fields, _mm_sad_epu8(v, _mm_setzero_si128()));
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(query + 16 * g));
+        products = _mm256_add_epi32(products, _mm256_madd_epi16(_mm256_cvtepu8_epi16(v), q));
+      }
+      const __m256i wide = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(products)),
+                                            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(products, 1)));
+      d += (int64_t)cvq_sum_u64x4(wide);
+      s += _mm_cvtsi128_si64(fields) + _mm_extract_epi64(fields, 1);
+    }
+    // The rest field by field (as the generic body).
+    for (size_t i = 16 * fast; i < dim; i++) {
+      const size_t bit = i * (size_t)bits;
+      const size_t byte = bit >> 3, span = ((bit & 7) + (size_t)bits + 7) >> 3;
+      uint32_t word = 0;
+      for (size_t b = 0; b < span; b++) word |= (uint32_t)e[byte + b] << (8 * b);
+      const uint32_t v = (word >> (bit & 7)) & ((1u << bits) - 1);
+      d += (int64_t)(v * (uint32_t)query[i]);
+      s += v;
+    }
+    dot[k] = d;
+    sum[k] = s;
+  }
+}
+
+/// The rescale objective, 8 coordinates per step: (2k+1)·A_i < 2^31 is one `vpmulld`, split into its
+/// even and odd lanes for the 64-bit sum; (2k+1)² and k in 32-bit lanes per block of 2048.
+CVQ_AVX2_BODY void rescale_eval_avx2_body(const float *a, const int32_t *A, size_t n, float t, int32_t K,
+                                          int64_t out[3]) {
+  const float Kf = (float)K;
+  const __m256 vt = _mm256_set1_ps(t), vK = _mm256_set1_ps(Kf);
+  const __m256i one = _mm256_set1_epi32(1), low32 = _mm256_set1_epi64x(0xFFFFFFFFll);
+  int64_t N = 0, S = 0, C = 0;
+  size_t i = 0;
+  while (i + 8 <= n) {
+    const size_t end = n - i >= 2048 ? i + 2048 : i + (n - i) / 8 * 8;
+    __m256i num = _mm256_setzero_si256(), sq = _mm256_setzero_si256(), lev = _mm256_setzero_si256();
+    for (; i < end; i += 8) {
+      const __m256i k = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_mul_ps(vt, _mm256_loadu_ps(a + i)), vK));
+      const __m256i m = _mm256_add_epi32(_mm256_add_epi32(k, k), one);
+      const __m256i prod = _mm256_mullo_epi32(m, _mm256_loadu_si256((const __m256i *)(A + i)));
+      num = _mm256_add_epi64(num, _mm256_add_epi64(_mm256_and_si256(prod, low32), _mm256_srli_epi64(prod, 32)));
+      sq = _mm256_add_epi32(sq, _mm256_mullo_epi32(m, m));
+      lev = _mm256_add_epi32(lev, k);
+    }
+    N += (int64_t)cvq_sum_u64x4(num);
+    const __m256i wideSq = _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(sq)),
+                                            _mm256_cvtepu32_epi64(_mm256_extracti128_si256(sq, 1)));
+    const __m256i wideLev = _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(lev)),
+                                             _mm256_cvtepu32_epi64(_mm256_extracti128_si256(lev, 1)));
+    S += (int64_t)cvq_sum_u64x4(wideSq);
+    C += (int64_t)cvq_sum_u64x4(wideLev);
+  }
+  for (; i < n; i++) {
+    const int32_t k = cvq_level_of(t, a[i], Kf);
+    const int32_t m = 2 * k + 1;
+    N += (int64_t)(m * A[i]);
+    S += (int64_t)(m * m);
+    C += k;
+  }
+  out[0] = N;
+  out[1] = S;
+  out[2] = C;
+}
+
+static void sign_dot_avx2(const uint8_t *codes, size_t stride, size_t count, size_t bytes, const uint8_t *planes,
+                          int planeCount, int64_t *dot, int64_t *pop) __attribute__((target("avx2,fma,bmi2,popcnt")));
+static void sign_dot_avx2(const uint8_t *codes, size_t stride, size_t count, size_t bytes, const uint8_t *planes,
+                          int planeCount, int64_t *dot, int64_t *pop) {
+  switch (planeCount) {
+#define CVQ_PLANES(P) case P: sign_dot_avx2_body(codes, stride, count, bytes, planes, P, dot, pop); return;
+  CVQ_PLANES(1) CVQ_PLANES(2) CVQ_PLANES(3) CVQ_PLANES(4) CVQ_PLANES(5) CVQ_PLANES(6)
+  CVQ_PLANES(7) CVQ_PLANES(8) CVQ_PLANES(9) CVQ_PLANES(10) CVQ_PLANES(11) CVQ_PLANES(12)
+#undef CVQ_PLANES
+  default: sign_dot_body(codes, stride, count, bytes, planes, planeCount, dot, pop); return;
+  }
+}
+
+static void ex_dot_avx2(const uint8_t *codes, size_t stride, size_t offset, size_t count, size_t dim, int bits,
+                        const uint16_t *query, int64_t *dot, int64_t *sum) __attribute__((target("avx2,fma,bmi2,popcnt")));
+static void ex_dot_avx2(const uint8_t *codes, size_t stride, size_t offset, size_t count, size_t dim, int bits,
+                        const uint16_t *query, int64_t *dot, int64_t *sum) {
+  switch (bits) {
+#define CVQ_BITS(B) case B: ex_dot_avx2_body(codes, stride, offset, count, dim, B, query, dot, sum); return;
+  CVQ_BITS(1) CVQ_BITS(2) CVQ_BITS(3) CVQ_BITS(4) CVQ_BITS(5) CVQ_BITS(6) CVQ_BITS(7)
+#undef CVQ_BITS
+  default: ex_dot_avx2_body(codes, stride, offset, count, dim, 8, query, dot, sum); return;
+  }
+}
+#endif
+
 // MARK: - Instantiation per level and dispatch
 
-#define CVQ_INSTANTIATE(SUFFIX, ATTR)                                                                   \
+#define CVQ_INSTANTIATE_DOTS(SUFFIX, ATTR)                                                              \
   ATTR static void sign_dot_##SUFFIX(const uint8_t *codes, size_t stride, size_t count, size_t bytes,  \
                                      const uint8_t *planes, int planeCount, int64_t *dot, int64_t *pop) { \
     sign_dot_body(codes, stride, count, bytes, planes, planeCount, dot, pop);                           \
@@ -325,7 +500,9 @@ CVQ_BODY void quantize_switch(const float *x, size_t n, float t, int exBits, uin
                                    size_t dim, int bits, const uint16_t *query, int64_t *dot,           \
                                    int64_t *sum) {                                                      \
     ex_dot_switch(codes, stride, offset, count, dim, bits, query, dot, sum);                            \
-  }                                                                                                     \
+  }
+
+#define CVQ_INSTANTIATE(SUFFIX, ATTR)                                                                   \
   ATTR static float magnitudes_##SUFFIX(const float *x, size_t n, float *a, int32_t *A) {               \
     return magnitudes_body(x, n, a, A);                                                                 \
   }                                                                                                     \
@@ -339,13 +516,19 @@ CVQ_BODY void quantize_switch(const float *x, size_t n, float t, int exBits, uin
   }
 
 CVQ_INSTANTIATE(portable, )
+CVQ_INSTANTIATE_DOTS(portable, )
 static size_t events_portable(const float *a, const int32_t *A, size_t n, float ta, float tb, int32_t K,
                               cvq_rabitq_event *events, size_t capacity) {
   return events_body(a, A, n, ta, tb, K, events, capacity);
 }
 #if CVQ_X86
 CVQ_INSTANTIATE(avx2, CVQ_TARGET_AVX2)
+CVQ_TARGET_AVX2 static void rescale_eval_avx2_fast(const float *a, const int32_t *A, size_t n, float t, int32_t K,
+                                                   int64_t out[3]) {
+  rescale_eval_avx2_body(a, A, n, t, K, out);
+}
 CVQ_INSTANTIATE(avx512, CVQ_TARGET_AVX512)
+CVQ_INSTANTIATE_DOTS(avx512, CVQ_TARGET_AVX512)
 // The event listing uses AVX2 intrinsics at both vector levels (the AVX-512 build compiles the same
 // body with its wider feature set).
 CVQ_TARGET_AVX2 static size_t events_avx2(const float *a, const int32_t *A, size_t n, float ta, float tb,
@@ -388,6 +571,12 @@ float cvq_rabitq_magnitudes(const float *x, size_t n, float *a, int32_t *A) {
 }
 
 void cvq_rabitq_rescale_eval(const float *a, const int32_t *A, size_t n, float t, int32_t K, int64_t out[3]) {
+#if CVQ_X86
+  if (cvq_kernel_level() == CVQ_LEVEL_AVX2) {
+    rescale_eval_avx2_fast(a, A, n, t, K, out);
+    return;
+  }
+#endif
   CVQ_DISPATCH_VOID(rescale_eval, a, A, n, t, K, out)
 }
 

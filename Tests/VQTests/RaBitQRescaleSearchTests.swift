@@ -79,6 +79,31 @@ import VQTestSupport
     print("rescale search d=\(d): \(outsideWindowBetter) of \(total) vectors have a better code outside the reference window")
   }
 
+  /// The search's work on Gaussian vectors (d = 384, B = 4, 50 vectors): it lists a small fraction of
+  /// the breakpoints an exhaustive walk of the window visits, and makes a bounded number of O(D)
+  /// passes. (Structure, not time: the number of breakpoints and passes are deterministic.)
+  @Test func searchTouchesFewBreakpoints() {
+    let d = 384, bits = 4, K: Int32 = 7
+    var search = RaBitQRescaleSearch(dimension: d, extendedBits: bits - 1)
+    var listed = 0, inWindow = 0, passes = 0
+    var g = SeededGenerator(seed: 44)
+    for _ in 0..<50 {
+      var x = (0..<d).map { _ in Float(g.nextGaussian()) }
+      var a = [Float](repeating: 0, count: d), A = [Int32](repeating: 0, count: d)
+      let largest = RaBitQReference.magnitudes(x, count: d, into: &a, fixed: &A)
+      let tEnd = (Float(K) + 10) / largest
+      var none = [RaBitQEvent]()
+      inWindow += RaBitQReference.events(a, fixed: A, count: d, from: tEnd * RaBitQRescaleSearch.windowStart[bits - 1],
+                                         to: tEnd, maxLevel: K, into: &none, capacity: 0)
+      _ = x.withUnsafeMutableBufferPointer { search.bestRescale($0.baseAddress!) }
+      listed += search.lastListedEvents
+      passes += search.lastEvaluations
+    }
+    print("rescale search d=384 B=4: \(Double(listed) / 50) breakpoints listed of \(Double(inWindow) / 50) in the window, \(Double(passes) / 50) passes per vector")
+    #expect(listed * 4 < inWindow)
+    #expect(passes < 50 * 40)
+  }
+
   /// Extreme magnitudes are scaled by a power of two first: the same codes as the unscaled vector.
   @Test func extremeMagnitudesGiveTheSameCodes() throws {
     let q = try RaBitQ("rabitq:bits=4,rotation=none", dimension: 32)

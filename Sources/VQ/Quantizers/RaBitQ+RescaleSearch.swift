@@ -15,8 +15,8 @@ import VQKernels
 /// 1. Alternate code → MSE scale → code (Lloyd on one scalar; F never decreases): a few O(D) passes
 ///    give a good incumbent F*.
 /// 2. Branch and bound. O(D) passes evaluate a coarse grid of the window; on a cell [t_a, t_b] every
-///    breakpoint adds a_i to N and 2m ≥ 2·t_a·a_i to S, so F² over the cell is at most
-///    max(F(t_a)², N_b²/(S_a + 2·t_a·(N_b − N_a))) (quasi-convex in N, so the maximum is at an end).
+///    breakpoint adds a_i to N and 2m ∈ [2·t_a·a_i, 2·t_b·a_i] to S, which bounds S below by two lines
+///    in N; F² under that envelope peaks at an end or at the kink (`bound`).
 ///    Cells that cannot beat F* are dropped; the breakpoints of the others are listed once and then
 ///    split quicksort-style around pivots (the sums of each side give the state at the pivot), the
 ///    same bound pruning every part, until a part is small enough to sort and walk in order.
@@ -37,8 +37,12 @@ struct RaBitQRescaleSearch {
 
   /// RaBitQ-Library's `kTightStart`: the window's lower end as a fraction of t_end, by B − 1.
   static let windowStart: [Float] = [0, 0.15, 0.20, 0.52, 0.59, 0.71, 0.75, 0.77, 0.81]
-  /// Coarse cells the window is split into by O(D) passes.
+  /// Coarse cells the window is split into by O(D) passes when the incumbent is outside it.
   static let coarseCells = 8
+  /// Grid points around an incumbent inside the window, as multiples of its t.
+  static let gridAroundIncumbent: [Float] = [0.8, 0.9, 0.97, 0.99, 1, 1.01, 1.03, 1.1, 1.25]
+  /// Alternations of step 1 (it only has to supply a good incumbent; step 2 makes the answer exact).
+  static let alternations = 3
   /// A part with at most this many breakpoints is sorted and walked.
   static let leafSize = 24
   /// Optimal uniform-quantizer step of N(0, 1) for 2^B levels (Max 1960), B = 1…9: the starting guess.
@@ -113,7 +117,7 @@ struct RaBitQRescaleSearch {
     let bits = min(extendedBits + 1, Self.gaussianStep.count - 1)
     var current = evaluate(Float(1 / (Self.gaussianStep[bits] * sigmaGuess)))
     var best = current
-    for _ in 0..<8 {
+    for _ in 0..<Self.alternations {
       guard current.numerator > 0 else { break }
       let next = Float(s * Double(current.squares) / (2 * Double(current.numerator)))
       guard next != current.t, next > 0, next.isFinite else { break }
@@ -124,29 +128,34 @@ struct RaBitQRescaleSearch {
     }
 
     // Step 2: the window's coarse grid, then the breakpoints of the cells that may beat the incumbent.
+    // The grid is dense around the incumbent (where the cells that survive are) and the window's ends.
+    var points: [Float] = [tStart, tEnd]
+    if best.t > tStart, best.t < tEnd {
+      for f in Self.gridAroundIncumbent { points.append(best.t * f) }
+    } else {
+      for j in 1..<Self.coarseCells { points.append(tStart + (tEnd - tStart) * Float(j) / Float(Self.coarseCells)) }
+    }
+    points = points.filter { $0 >= tStart && $0 <= tEnd }.sorted()
     var grid: [State] = []
-    grid.reserveCapacity(Self.coarseCells + 1)
-    for j in 0...Self.coarseCells {
-      let t = j == Self.coarseCells ? tEnd : tStart + (tEnd - tStart) * Float(j) / Float(Self.coarseCells)
-      if let last = grid.last, t <= last.t { continue }
-      let state = evaluate(t)
+    for t in points where grid.last.map({ t > $0.t }) ?? true {
+      let state = t == best.t ? best : evaluate(t)
       if state.ratio > best.ratio { best = state }
       grid.append(state)
     }
     // Cells holding many breakpoints are bisected by O(D) passes (finer cells bound tighter); the
     // others have their breakpoints listed and split.
-    let listLimit = Int64(max(64, dimension / 4))
+    let listLimit = Int64(max(32, dimension / 32))
     var cells: [(lower: State, upper: State)] = []
     for j in 0..<(grid.count - 1) { cells.append((grid[j], grid[j + 1])) }
     while let (lower, upper) = cells.popLast() {
-      guard bound(lower, upperNumerator: upper.numerator, scale: s) > best.ratio else { continue }
+      guard bound(lower, upper, scale: s) > best.ratio else { continue }
       let middle = lower.t + (upper.t - lower.t) / 2
       if upper.levels - lower.levels > listLimit, middle > lower.t, middle < upper.t {
         let m = evaluate(middle)
         if m.ratio > best.ratio { best = m }
         // Push the half with the larger bound last, so it is examined first.
         let first = (lower, m), second = (m, upper)
-        if bound(lower, upperNumerator: m.numerator, scale: s) >= bound(m, upperNumerator: upper.numerator, scale: s) {
+        if bound(lower, m, scale: s) >= bound(m, upper, scale: s) {
           cells.append(second)
           cells.append(first)
         } else {
@@ -159,22 +168,38 @@ struct RaBitQRescaleSearch {
       var list: [Event] = []
       swap(&list, &events)   // the split below mutates counters on self
       list.withUnsafeMutableBufferPointer { buffer in
-        split(buffer.baseAddress!, count: count, lower: lower, upperT: upper.t, upperNumerator: upper.numerator,
-              scale: s, best: &best)
+        split(buffer.baseAddress!, count: count, lower: lower, upper: upper, scale: s, best: &best)
       }
       swap(&list, &events)
     }
     return best.t
   }
 
-  /// Upper bound of N²/S over a cell (see the type's documentation). The slack 1e−6 covers the
-  /// rounding of t·a_i and of the fixed-point magnitudes (A_i ≤ s·a_i, so 4m/A_i ≥ 4·t_a/s).
+  /// Upper bound of N²/S over the states between `lower` and `upper` (see the type's documentation),
+  /// with both ends known. A state x = N − N_a into the cell has passed breakpoints of slope
+  /// ΔS/ΔN = 2τ ≥ 2t_a and has the rest, of slope ≤ 2t_b, still to come before S_b, so
+  /// S ≥ S_a + max(2t_a·x, (S_b − S_a) − 2t_b·(X − x)); N²/S under that two-piece envelope is
+  /// quasi-convex on each piece, so its maximum is at x = 0, the kink or x = X. Slack: 1e−6 for the
+  /// rounding of t·a_i, 1e−4 for the fixed-point A_i (every coordinate with a breakpoint inside the
+  /// window has a_i ≥ max a/(K+10), so A_i ≥ 2^22/(K+10) − 1).
   @inline(__always)
-  private func bound(_ lower: State, upperNumerator nb: Int64, scale s: Double) -> Double {
-    let added = Double(nb - lower.numerator)
-    let lambda = 4 * Double(lower.t) * (1 - 1e-6) / s
-    let b = Double(nb)
-    return max(lower.ratio, b * b / (Double(lower.squares) + lambda * added))
+  private func bound(_ lower: State, _ upper: State, scale s: Double) -> Double {
+    let X = Double(upper.numerator - lower.numerator)
+    let Y = Double(upper.squares - lower.squares)
+    let la = 4 * Double(lower.t) * (1 - 1e-6) / s
+    let lb = 4 * Double(upper.t) * (1 + 1e-4) / s
+    let na = Double(lower.numerator), sa = Double(lower.squares)
+    @inline(__always) func g(_ x: Double) -> Double {
+      let n = na + x
+      return n * n / (sa + max(la * x, Y - lb * (X - x)))
+    }
+    var b = max(lower.ratio, g(X))
+    if lb > la {
+      let kink = (lb * X - Y) / (lb - la)
+      if kink > 0, kink < X { b = max(b, g(kink)) }
+    }
+    if X > 0 { b = max(b, g(0)) }
+    return b
   }
 
   /// Lists the breakpoints in (ta, tb] into `events` (grown as needed); returns their number.
@@ -200,12 +225,11 @@ struct RaBitQRescaleSearch {
 
   /// Branch and bound over the `count` breakpoints at `list` (all in (lower.t, upperT]).
   private mutating func split(
-    _ list: UnsafeMutablePointer<Event>, count: Int, lower: State, upperT: Float, upperNumerator: Int64,
-    scale s: Double, best: inout State
+    _ list: UnsafeMutablePointer<Event>, count: Int, lower: State, upper: State, scale s: Double, best: inout State
   ) {
-    guard count > 0, bound(lower, upperNumerator: upperNumerator, scale: s) > best.ratio else { return }
+    guard count > 0, bound(lower, upper, scale: s) > best.ratio else { return }
     if count <= Self.leafSize {
-      walk(list, count: count, lower: lower, upperT: upperT, best: &best)
+      walk(list, count: count, lower: lower, upperT: upper.t, best: &best)
       return
     }
     // Pivot: median of three breakpoint times; the left part is strictly earlier.
@@ -217,7 +241,7 @@ struct RaBitQRescaleSearch {
       var next = Float.infinity
       for k in 0..<count where list[k].t > pivot && list[k].t < next { next = list[k].t }
       guard next.isFinite else {
-        walk(list, count: count, lower: lower, upperT: upperT, best: &best)
+        walk(list, count: count, lower: lower, upperT: upper.t, best: &best)
         return
       }
       pivot = next
@@ -230,15 +254,20 @@ struct RaBitQRescaleSearch {
       middle.levels += 1
     }
     middle.t = pivot
+    // The middle state (every breakpoint before the pivot) is attained just before the pivot.
+    if middle.ratio > best.ratio {
+      var latest = lower.t
+      for k in 0..<left where list[k].t > latest { latest = list[k].t }
+      best = middle
+      best.t = latest + (pivot - latest) / 2
+    }
     // The part with the larger bound first: a better incumbent prunes the other.
-    let leftBound = bound(lower, upperNumerator: middle.numerator, scale: s)
-    let rightBound = bound(middle, upperNumerator: upperNumerator, scale: s)
-    if leftBound >= rightBound {
-      split(list, count: left, lower: lower, upperT: pivot, upperNumerator: middle.numerator, scale: s, best: &best)
-      split(list + left, count: count - left, lower: middle, upperT: upperT, upperNumerator: upperNumerator, scale: s, best: &best)
+    if bound(lower, middle, scale: s) >= bound(middle, upper, scale: s) {
+      split(list, count: left, lower: lower, upper: middle, scale: s, best: &best)
+      split(list + left, count: count - left, lower: middle, upper: upper, scale: s, best: &best)
     } else {
-      split(list + left, count: count - left, lower: middle, upperT: upperT, upperNumerator: upperNumerator, scale: s, best: &best)
-      split(list, count: left, lower: lower, upperT: pivot, upperNumerator: middle.numerator, scale: s, best: &best)
+      split(list + left, count: count - left, lower: middle, upper: upper, scale: s, best: &best)
+      split(list, count: left, lower: lower, upper: middle, scale: s, best: &best)
     }
   }
 
