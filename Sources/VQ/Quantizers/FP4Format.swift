@@ -15,7 +15,7 @@ import RealModule
 /// Known error (geometry.md §1.5, uniform unit vectors): cosine loss 0.00583 at d = 128, 0.00652 at
 /// d = 768. E2M1's log-spaced levels beat INT4 absmax (0.00955 at d = 768) from d ≥ 32 at the same
 /// 4 bits per coordinate (+ 32 bits of scale).
-public struct FP4Format: VectorQuantizer {
+public struct FP4Format: ProductFormat {
   public static let method = QuantizerMethod(
     name: "fp4", summary: "E2M1 per coordinate, per-vector absmax scale to 6", family: "product format",
     parameters: Rotations.parameters(defaultKind: .none)
@@ -51,22 +51,14 @@ public struct FP4Format: VectorQuantizer {
     frame.decode(codes, into: &out) { code, s, y in E2M1Nibbles.decode(code, count: n, scale: s, into: y) }
   }
 
-  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try validateQuery(query)
-    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
-  }
-
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
     let n = frame.codedDimension
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    frame.withCodes(codes) { base, bytes, scale in
-      query.transformed.withUnsafeBufferPointer { qb in
-        E2M1Nibbles.withTable { table in
-          for i in range {
-            out[i - range.lowerBound] = scale![i] * E2M1Nibbles.dot(qb.baseAddress!, base + i * bytes, count: n, table: table)
-          }
+    frame.withQuery(query, codes: codes) { q, base, bytes, scale in
+      E2M1Nibbles.withTable { table in
+        for i in range {
+          out[i - range.lowerBound] = scale![i] * E2M1Nibbles.dot(q, base + i * bytes, count: n, table: table)
         }
       }
     }

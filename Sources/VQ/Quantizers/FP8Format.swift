@@ -14,7 +14,7 @@ import RealModule
 /// Known error (geometry.md §1.5, uniform unit vectors): E4M3 cosine loss 3.47e-4 at d = 768
 /// (2.7 bits from the spherical-code bound at 8 bits: range that unit directions do not need);
 /// E5M2 has one mantissa bit less, so about 4× that. 8 bits per coordinate + 32 bits of scale.
-public struct FP8Format: VectorQuantizer {
+public struct FP8Format: ProductFormat {
   public static let e4m3Method = method(name: "fp8-e4m3", format: .e4m3)
   public static let e5m2Method = method(name: "fp8-e5m2", format: .e5m2)
 
@@ -70,26 +70,17 @@ public struct FP8Format: VectorQuantizer {
     }
   }
 
-  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try validateQuery(query)
-    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
-  }
-
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
     let n = frame.codedDimension
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    frame.withCodes(codes) { base, bytes, scale in
-      query.transformed.withUnsafeBufferPointer { qb in
-        table.withUnsafeBufferPointer { t in
-          let q = qb.baseAddress!
-          for i in range {
-            let code = base + i * bytes
-            var s: Float = 0
-            for j in 0..<n { s = Relaxed.multiplyAdd(q[j], t[Int(code[j])], s) }
-            out[i - range.lowerBound] = scale![i] * s
-          }
+    frame.withQuery(query, codes: codes) { q, base, bytes, scale in
+      table.withUnsafeBufferPointer { t in
+        for i in range {
+          let code = base + i * bytes
+          var s: Float = 0
+          for j in 0..<n { s = Relaxed.multiplyAdd(q[j], t[Int(code[j])], s) }
+          out[i - range.lowerBound] = scale![i] * s
         }
       }
     }

@@ -24,7 +24,7 @@ import RealModule
 /// bf16: relative error ≤ 2^-8 per coordinate (binary32's whole range, subnormals rounded on the same
 /// grid); three mantissa bits fewer than fp16, so 64× its NMSE: ≈ 2.7e-6, cosine loss ≈ 1.4e-6
 /// (measured on MiniLM-small, d = 384). Both: 16 bits per coordinate.
-public struct HalfFloatFormat: VectorQuantizer {
+public struct HalfFloatFormat: ProductFormat {
   /// The 16-bit scalar codec.
   public enum Encoding: Sendable {
     /// IEEE binary16 (`fp16`).
@@ -76,11 +76,6 @@ public struct HalfFloatFormat: VectorQuantizer {
     }
   }
 
-  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try validateQuery(query)
-    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
-  }
-
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
@@ -115,19 +110,15 @@ public struct HalfFloatFormat: VectorQuantizer {
     codec: Codec.Type
   ) {
     let n = frame.codedDimension
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    frame.withCodes(codes) { base, bytes, _ in
-      query.transformed.withUnsafeBufferPointer { qb in
-        let q = qb.baseAddress!
-        for i in range {
-          let raw = UnsafeRawPointer(base + i * bytes)
-          var s: Float = 0
-          for j in 0..<n {
-            let h = UInt16(littleEndian: raw.load(fromByteOffset: 2 * j, as: UInt16.self))
-            s = Relaxed.multiplyAdd(q[j], Codec.value(h), s)
-          }
-          out[i - range.lowerBound] = s
+    frame.withQuery(query, codes: codes) { q, base, bytes, _ in
+      for i in range {
+        let raw = UnsafeRawPointer(base + i * bytes)
+        var s: Float = 0
+        for j in 0..<n {
+          let h = UInt16(littleEndian: raw.load(fromByteOffset: 2 * j, as: UInt16.self))
+          s = Relaxed.multiplyAdd(q[j], Codec.value(h), s)
         }
+        out[i - range.lowerBound] = s
       }
     }
   }

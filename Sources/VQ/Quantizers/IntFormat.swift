@@ -19,7 +19,7 @@ import VQKernels
 /// 0.363, INT3 0.0349 / 0.0489, INT4 0.00673 / 0.00955. It *grows* with d because max|x_j| grows like
 /// √(2 ln d): most coordinates fall on few levels. A rotation does not change this on isotropic data;
 /// it helps on outlier-heavy real data. b bits per coordinate + 32 bits of scale.
-public struct IntFormat: VectorQuantizer {
+public struct IntFormat: ProductFormat {
   public static let method = QuantizerMethod(
     name: "int", summary: "symmetric b-bit integers, per-vector absmax scale (bits=1: ±mean|x|)",
     family: "product format",
@@ -88,15 +88,12 @@ public struct IntFormat: VectorQuantizer {
     }
   }
 
-  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try validateQuery(query)
-    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
-  }
-
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
     let n = frame.codedDimension, bits = bits, (a, c) = indexMap
+    // Not `frame.withQuery`: with that nesting the optimizer vectorizes packedDot's relaxed sums for
+    // bits 3, 5-7 differently, which changes the estimates' last bits.
     precondition(query.transformed.count == n, "query prepared for another quantizer")
     frame.withCodes(codes) { base, bytes, scale in
       query.transformed.withUnsafeBufferPointer { qb in

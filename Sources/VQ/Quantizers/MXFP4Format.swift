@@ -15,7 +15,7 @@
 /// d = 768, about 1.1 bits from the spherical-code bound: the power-of-two scale wastes up to one
 /// binade, so a block's largest element lands anywhere in [4, 8) and the grid is used unevenly.
 /// 4 + 8/32 = 4.25 bits per coordinate.
-public struct MXFP4Format: VectorQuantizer {
+public struct MXFP4Format: ProductFormat {
   public static let method = QuantizerMethod(
     name: "mxfp4", summary: "OCP MXFP4: E2M1 in blocks of 32 with an E8M0 power-of-two scale", family: "product format",
     parameters: Rotations.parameters(defaultKind: .none)
@@ -75,30 +75,21 @@ public struct MXFP4Format: VectorQuantizer {
     }
   }
 
-  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try validateQuery(query)
-    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
-  }
-
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
     let n = frame.codedDimension, blocks = blockCount, size = Self.blockSize
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    frame.withCodes(codes) { base, bytes, _ in
-      query.transformed.withUnsafeBufferPointer { qb in
-        E2M1Nibbles.withTable { table in
-          let q = qb.baseAddress!
-          for i in range {
-            let code = base + i * bytes
-            var total: Float = 0
-            for b in 0..<blocks {
-              let start = b * size
-              let blockSum = E2M1Nibbles.dot(q + start, code + blocks + start / 2, count: Swift.min(size, n - start), table: table)
-              total += ScalarCodecs.float(e8m0Bits: code[b]) * blockSum
-            }
-            out[i - range.lowerBound] = total
+    frame.withQuery(query, codes: codes) { q, base, bytes, _ in
+      E2M1Nibbles.withTable { table in
+        for i in range {
+          let code = base + i * bytes
+          var total: Float = 0
+          for b in 0..<blocks {
+            let start = b * size
+            let blockSum = E2M1Nibbles.dot(q + start, code + blocks + start / 2, count: Swift.min(size, n - start), table: table)
+            total += ScalarCodecs.float(e8m0Bits: code[b]) * blockSum
           }
+          out[i - range.lowerBound] = total
         }
       }
     }

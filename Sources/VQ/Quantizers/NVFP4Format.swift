@@ -16,7 +16,7 @@
 /// d = 768, the best 4-bit product format measured there: the E4M3 block scale puts each block's
 /// largest element within a few percent of 6 (MXFP4 wastes up to a binade). 4 + 8/16 = 4.5 bits per
 /// coordinate + 32 bits of global scale.
-public struct NVFP4Format: VectorQuantizer {
+public struct NVFP4Format: ProductFormat {
   public static let method = QuantizerMethod(
     name: "nvfp4", summary: "NVFP4: E2M1 in blocks of 16 with E4M3 block scales and an FP32 vector scale",
     family: "product format", parameters: Rotations.parameters(defaultKind: .none)
@@ -82,31 +82,22 @@ public struct NVFP4Format: VectorQuantizer {
     }
   }
 
-  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try validateQuery(query)
-    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
-  }
-
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
     let n = frame.codedDimension, blocks = blockCount, size = Self.blockSize
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    frame.withCodes(codes) { base, bytes, globalScale in
-      query.transformed.withUnsafeBufferPointer { qb in
-        scaleTable.withUnsafeBufferPointer { scales in
-          E2M1Nibbles.withTable { table in
-            let q = qb.baseAddress!
-            for i in range {
-              let code = base + i * bytes, g = globalScale![i]
-              var total: Float = 0
-              for b in 0..<blocks {
-                let start = b * size
-                let blockSum = E2M1Nibbles.dot(q + start, code + blocks + start / 2, count: Swift.min(size, n - start), table: table)
-                total += (scales[Int(code[b])] * g) * blockSum
-              }
-              out[i - range.lowerBound] = total
+    frame.withQuery(query, codes: codes) { q, base, bytes, globalScale in
+      scaleTable.withUnsafeBufferPointer { scales in
+        E2M1Nibbles.withTable { table in
+          for i in range {
+            let code = base + i * bytes, g = globalScale![i]
+            var total: Float = 0
+            for b in 0..<blocks {
+              let start = b * size
+              let blockSum = E2M1Nibbles.dot(q + start, code + blocks + start / 2, count: Swift.min(size, n - start), table: table)
+              total += (scales[Int(code[b])] * g) * blockSum
             }
+            out[i - range.lowerBound] = total
           }
         }
       }

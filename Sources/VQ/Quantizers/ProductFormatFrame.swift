@@ -118,6 +118,19 @@ struct ProductFormatFrame: Sendable {
     return y
   }
 
+  /// Runs `body(query, codes, bytesPerCode, side)` for an estimate: the prepared query in coded space
+  /// (checked to hold `codedDimension` floats), the code bytes and the first side field (if any).
+  @inline(__always)
+  func withQuery<R>(
+    _ query: PreparedQuery, codes: CodeBuffer,
+    _ body: (UnsafePointer<Float>, UnsafePointer<UInt8>, Int, UnsafePointer<Float>?) -> R
+  ) -> R {
+    precondition(query.transformed.count == codedDimension, "query prepared for another quantizer")
+    return withCodes(codes) { base, bytes, side in
+      query.transformed.withUnsafeBufferPointer { body($0.baseAddress!, base, bytes, side) }
+    }
+  }
+
   /// Runs `body(codes, bytesPerCode, side)` with the code bytes and the first side field (if any).
   @inline(__always)
   func withCodes<R>(
@@ -128,6 +141,18 @@ struct ProductFormatFrame: Sendable {
       if codes.layout.sideFields.isEmpty { return body(base, codes.layout.bytesPerCode, nil) }
       return codes.withUnsafeSide(0) { side in body(base, codes.layout.bytesPerCode, side.baseAddress) }
     }
+  }
+}
+
+/// A quantizer built on a `ProductFormatFrame`: it shares the frame's query transform.
+protocol ProductFormat: VectorQuantizer {
+  var frame: ProductFormatFrame { get }
+}
+
+extension ProductFormat {
+  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
+    try validateQuery(query)
+    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
   }
 }
 

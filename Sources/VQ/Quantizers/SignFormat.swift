@@ -14,7 +14,7 @@ import RealModule
 /// cosine loss 0.2000 at d = 128, 0.2018 at d = 768, → 1 − √(2/π) = 0.2021; identical to rotation +
 /// 1-bit Lloyd-Max. Worst case e_1: cos = 1/√d (87.9° at d = 768) — unrotated sparse input is badly
 /// served; `rotation=hadamard` fixes it. 1 bit per coordinate + 32 bits of norm.
-public struct SignFormat: VectorQuantizer {
+public struct SignFormat: ProductFormat {
   public static let method = QuantizerMethod(
     name: "sign", summary: "one sign bit per coordinate + the vector's norm", family: "product format",
     parameters: Rotations.parameters(defaultKind: .none)
@@ -57,33 +57,24 @@ public struct SignFormat: VectorQuantizer {
     }
   }
 
-  public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try validateQuery(query)
-    return PreparedQuery(dimension: dimension, transformed: frame.transform(query: query))
-  }
-
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
     let n = frame.codedDimension, inverseRoot = 1 / Float(n).squareRoot()
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    frame.withCodes(codes) { base, bytes, norm in
-      query.transformed.withUnsafeBufferPointer { qb in
-        let q = qb.baseAddress!
-        for i in range {
-          let code = base + i * bytes
-          var sum: Float = 0
-          for k in 0..<(n / 8) {
-            // A clear bit flips the query coordinate's sign bit: Σ ±q_j without a branch.
-            let flips = UInt32(~code[k])
-            for t in 0..<8 {
-              let v = Float(bitPattern: q[8 * k + t].bitPattern ^ (((flips >> UInt32(t)) & 1) << 31))
-              sum = Relaxed.sum(sum, v)
-            }
+    frame.withQuery(query, codes: codes) { q, base, bytes, norm in
+      for i in range {
+        let code = base + i * bytes
+        var sum: Float = 0
+        for k in 0..<(n / 8) {
+          // A clear bit flips the query coordinate's sign bit: Σ ±q_j without a branch.
+          let flips = UInt32(~code[k])
+          for t in 0..<8 {
+            let v = Float(bitPattern: q[8 * k + t].bitPattern ^ (((flips >> UInt32(t)) & 1) << 31))
+            sum = Relaxed.sum(sum, v)
           }
-          for j in (8 * (n / 8))..<n { sum += (code[j >> 3] >> UInt8(j & 7)) & 1 == 1 ? q[j] : -q[j] }
-          out[i - range.lowerBound] = (norm![i] * inverseRoot) * sum
         }
+        for j in (8 * (n / 8))..<n { sum += (code[j >> 3] >> UInt8(j & 7)) & 1 == 1 ? q[j] : -q[j] }
+        out[i - range.lowerBound] = (norm![i] * inverseRoot) * sum
       }
     }
   }
