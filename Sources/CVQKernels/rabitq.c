@@ -347,17 +347,27 @@ CVQ_AVX2_BODY void sign_dot_avx2_body(const uint8_t *codes, size_t stride, size_
   for (size_t k = 0; k < count; k++) {
     const uint8_t *c = codes + k * stride;
     __m256i ones = zero, acc[3] = {zero, zero, zero};
+    __m256i ones8 = zero, acc8[3] = {zero, zero, zero};
+    // Byte counters hold at most 255: a group's weighted count adds ≤ 8·(2^planes − 1) per chunk.
+    const size_t weightedMax = 8u * ((1u << (planeCount < 4 ? planeCount : 4)) - 1u);
+    const size_t flushEvery = 255u / weightedMax;
     for (size_t ch = 0; ch < chunks; ch++) {
       const __m256i x = _mm256_loadu_si256((const __m256i *)(c + 32 * ch));
-      ones = _mm256_add_epi64(ones, _mm256_sad_epu8(cvq_popcount_bytes(x), zero));
+      ones8 = _mm256_add_epi8(ones8, cvq_popcount_bytes(x));
       for (int g = 0; g < groups; g++) {
-        __m256i weighted = zero;
         for (int j = 4 * g; j < planeCount && j < 4 * g + 4; j++) {
           const __m256i q = _mm256_loadu_si256((const __m256i *)(planes + (size_t)j * bytes + 32 * ch));
           const __m256i counts = cvq_popcount_bytes(_mm256_and_si256(x, q));
-          weighted = _mm256_add_epi8(weighted, _mm256_sll_epi16(counts, _mm_cvtsi32_si128(j - 4 * g)));
+          acc8[g] = _mm256_add_epi8(acc8[g], _mm256_sll_epi16(counts, _mm_cvtsi32_si128(j - 4 * g)));
         }
-        acc[g] = _mm256_add_epi64(acc[g], _mm256_sad_epu8(weighted, zero));
+      }
+      if ((ch + 1) % flushEvery == 0 || ch + 1 == chunks) {
+        ones = _mm256_add_epi64(ones, _mm256_sad_epu8(ones8, zero));
+        ones8 = zero;
+        for (int g = 0; g < groups; g++) {
+          acc[g] = _mm256_add_epi64(acc[g], _mm256_sad_epu8(acc8[g], zero));
+          acc8[g] = zero;
+        }
       }
     }
     uint64_t p = cvq_sum_u64x4(ones);
@@ -408,8 +418,22 @@ CVQ_AVX2_BODY void ex_dot_avx2_body(const uint8_t *codes, size_t stride, size_t 
       d += (int64_t)cvq_sum_u64x4(wide);
       s += _mm_cvtsi128_si64(fields) + _mm_extract_epi64(fields, 1);
     }
-    // The rest field by field (as the generic body).
-    for (size_t i = 16 * fast; i < dim; i++) {
+    // Pairs whose 8-byte loads would cross the end of the plane: the same with partial loads.
+    for (; g < dim / 16; g++) {
+      const size_t at0 = (2 * g) * (size_t)bits, at1 = (2 * g + 1) * (size_t)bits;
+      const uint64_t w0 = _pdep_u64(cvq_load_partial(e + at0, (size_t)bits), spread);
+      const uint64_t w1 = _pdep_u64(cvq_load_partial(e + at1, (size_t)bits), spread);
+      const __m128i v = _mm_set_epi64x((long long)w1, (long long)w0);
+      const __m256i q = _mm256_loadu_si256((const __m256i *)(query + 16 * g));
+      const __m256i p = _mm256_madd_epi16(_mm256_cvtepu8_epi16(v), q);
+      const __m256i wide = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(p)),
+                                            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(p, 1)));
+      d += (int64_t)cvq_sum_u64x4(wide);
+      const __m128i f = _mm_sad_epu8(v, _mm_setzero_si128());
+      s += _mm_cvtsi128_si64(f) + _mm_extract_epi64(f, 1);
+    }
+    // The last dim mod 16 fields one by one (as the generic body).
+    for (size_t i = 16 * (dim / 16); i < dim; i++) {
       const size_t bit = i * (size_t)bits;
       const size_t byte = bit >> 3, span = ((bit & 7) + (size_t)bits + 7) >> 3;
       uint32_t word = 0;

@@ -30,6 +30,9 @@ struct RaBitQRescaleSearch {
   private var magnitudes: [Float]
   private var fixed: [Int32]
   private var events: [Event]
+  private var points: [Float] = []
+  private var grid: [State] = []
+  private var cells: [(lower: State, upper: State)] = []
   /// Passes over the vector, breakpoints listed and parts walked in the last search (for tests).
   private(set) var lastEvaluations = 0
   private(set) var lastListedEvents = 0
@@ -129,15 +132,19 @@ struct RaBitQRescaleSearch {
 
     // Step 2: the window's coarse grid, then the breakpoints of the cells that may beat the incumbent.
     // The grid is dense around the incumbent (where the cells that survive are) and the window's ends.
-    var points: [Float] = [tStart, tEnd]
+    // (Scratch arrays live in `self`, so a search allocates nothing once they have grown.)
+    points.removeAll(keepingCapacity: true)
+    points.append(tStart)
+    points.append(tEnd)
     if best.t > tStart, best.t < tEnd {
-      for f in Self.gridAroundIncumbent { points.append(best.t * f) }
+      for f in Self.gridAroundIncumbent where best.t * f > tStart && best.t * f < tEnd { points.append(best.t * f) }
     } else {
       for j in 1..<Self.coarseCells { points.append(tStart + (tEnd - tStart) * Float(j) / Float(Self.coarseCells)) }
     }
-    points = points.filter { $0 >= tStart && $0 <= tEnd }.sorted()
-    var grid: [State] = []
-    for t in points where grid.last.map({ t > $0.t }) ?? true {
+    points.sort()
+    grid.removeAll(keepingCapacity: true)
+    for j in points.indices where grid.last.map({ points[j] > $0.t }) ?? true {
+      let t = points[j]
       let state = t == best.t ? best : evaluate(t)
       if state.ratio > best.ratio { best = state }
       grid.append(state)
@@ -145,7 +152,7 @@ struct RaBitQRescaleSearch {
     // Cells holding many breakpoints are bisected by O(D) passes (finer cells bound tighter); the
     // others have their breakpoints listed and split.
     let listLimit = Int64(max(32, dimension / 32))
-    var cells: [(lower: State, upper: State)] = []
+    cells.removeAll(keepingCapacity: true)
     for j in 0..<(grid.count - 1) { cells.append((grid[j], grid[j + 1])) }
     while let (lower, upper) = cells.popLast() {
       guard bound(lower, upper, scale: s) > best.ratio else { continue }
