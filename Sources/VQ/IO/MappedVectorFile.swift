@@ -25,12 +25,7 @@ public final class MappedVectorFile: @unchecked Sendable {
 
   public init(path: String) throws {
     let format = try VectorIO.knownFormat(path)
-    let element: StoredElement
-    switch format {
-    case .fvecs: element = .float32
-    case .bvecs: element = .uint8
-    case .npy: element = .float32  // decided by the header
-    case .ivecs:
+    guard let element = StoredElement.floatVectors(format) else {
       throw VQError.invalidArgument("\(path): MappedVectorFile maps float vector files (.fvecs, .bvecs, .npy), not .ivecs")
     }
     let (fd, size) = try POSIXFile.openForReading(path)

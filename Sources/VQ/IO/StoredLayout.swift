@@ -10,6 +10,16 @@ enum StoredElement: Sendable {
     case .int64: return 8
     }
   }
+
+  /// The element of a float vector file (`.npy`: float32 here, the header decides), or `nil` for
+  /// `.ivecs`, which holds int32 ids.
+  static func floatVectors(_ format: VectorFileFormat) -> StoredElement? {
+    switch format {
+    case .fvecs, .npy: return .float32
+    case .bvecs: return .uint8
+    case .ivecs: return nil
+    }
+  }
 }
 
 /// Where the rows of a vector file lie in its bytes, validated against the file's size: `count`

@@ -20,12 +20,7 @@ public enum VectorIO {
   /// with unsafe pointers; for files larger than memory use `MappedVectorFile`.
   public static func readVectors(at path: String) throws -> VectorBatch {
     let format = try knownFormat(path)
-    let element: StoredElement
-    switch format {
-    case .fvecs: element = .float32
-    case .bvecs: element = .uint8
-    case .npy: element = .float32  // decided by the header
-    case .ivecs:
+    guard let element = StoredElement.floatVectors(format) else {
       throw VQError.invalidArgument("\(path): an .ivecs file holds int32 ids; read it with VectorIO.readIntVectors")
     }
     return try POSIXFile.withContents(of: path) { bytes in
