@@ -1,4 +1,5 @@
 import RealModule
+import VQKernels
 
 /// The batch loops every rotate-then-quantize method shares (EDEN, TurboQuant-MSE, TurboQuant-Prod):
 /// rotate rows in chunks into one scratch buffer, code each rotated row, and undo the rotation on decode.
@@ -106,6 +107,41 @@ struct RotatedCodingFrame: Sendable {
           for r in 0..<m { decodeRow(start + r, input + (start + r) * bytes, rotated + r * n, work) }
           rotation.applyInverse(rotated, count: m, into: output + start * dimension)
           start += m
+        }
+      }
+    }
+  }
+
+  /// Decodes codes whose rotated coordinates are `table[code_j] · scale_i`, with `scale_i` the first side
+  /// value (EDEN's scale, TurboQuant-MSE's norm).
+  func decodeScaledCodebook(_ codes: CodeBuffer, bits: Int, table: [Float], into out: inout VectorBatch) {
+    let n = n
+    let scales = codes.withUnsafeSide(0) { Array($0) }
+    table.withUnsafeBufferPointer { t in
+      decode(codes, scratchFloats: 0, into: &out) { i, code, y, _ in
+        Kernels.unpackDequantize(code, count: n, bits: bits, table: t.baseAddress!, scale: scales[i], into: y)
+      }
+    }
+  }
+
+  /// `out[i] = scale_i · Σ_j q_j · table[code_j]` for the codes in `range` (the kernel's fixed summation
+  /// order), for codes laid out as in `decodeScaledCodebook`.
+  func estimateScaledCodebook(
+    _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, bits: Int, table: [Float],
+    into out: UnsafeMutablePointer<Float>
+  ) {
+    let n = n, bytes = codes.layout.bytesPerCode
+    precondition(query.transformed.count == n, "query prepared for another quantizer")
+    codes.withUnsafeCodes { raw in
+      codes.withUnsafeSide(0) { scales in
+        query.transformed.withUnsafeBufferPointer { q in
+          table.withUnsafeBufferPointer { t in
+            for i in range {
+              let dot = Kernels.unpackDot(
+                raw.baseAddress! + i * bytes, count: n, bits: bits, table: t.baseAddress!, query: q.baseAddress!)
+              out[i - range.lowerBound] = scales[i] * dot
+            }
+          }
         }
       }
     }

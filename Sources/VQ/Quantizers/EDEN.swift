@@ -101,13 +101,7 @@ public struct EDEN: VectorQuantizer {
 
   public func decode(_ codes: CodeBuffer, into out: inout VectorBatch) throws {
     try validateCodes(codes)
-    let n = frame.n, bits = bits
-    let scales = codes.side("scale")
-    centroids.withUnsafeBufferPointer { table in
-      frame.decode(codes, scratchFloats: 0, into: &out) { i, code, y, _ in
-        Kernels.unpackDequantize(code, count: n, bits: bits, table: table.baseAddress!, scale: scales[i], into: y)
-      }
-    }
+    frame.decodeScaledCodebook(codes, bits: bits, table: centroids, into: &out)
   }
 
   public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
@@ -118,20 +112,6 @@ public struct EDEN: VectorQuantizer {
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
-    let n = frame.n, bits = bits, bytes = layout.bytesPerCode
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    codes.withUnsafeCodes { raw in
-      codes.withUnsafeSide(0) { scales in
-        query.transformed.withUnsafeBufferPointer { q in
-          centroids.withUnsafeBufferPointer { table in
-            for i in range {
-              let dot = Kernels.unpackDot(
-                raw.baseAddress! + i * bytes, count: n, bits: bits, table: table.baseAddress!, query: q.baseAddress!)
-              out[i - range.lowerBound] = scales[i] * dot
-            }
-          }
-        }
-      }
-    }
+    frame.estimateScaledCodebook(query, codes: codes, range: range, bits: bits, table: centroids, into: out.baseAddress!)
   }
 }

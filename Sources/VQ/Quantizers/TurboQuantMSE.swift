@@ -70,13 +70,7 @@ public struct TurboQuantMSE: VectorQuantizer {
 
   public func decode(_ codes: CodeBuffer, into out: inout VectorBatch) throws {
     try validateCodes(codes)
-    let n = frame.n, bits = bits
-    let norms = codes.side("norm")
-    unitTable.withUnsafeBufferPointer { table in
-      frame.decode(codes, scratchFloats: 0, into: &out) { i, code, y, _ in
-        Kernels.unpackDequantize(code, count: n, bits: bits, table: table.baseAddress!, scale: norms[i], into: y)
-      }
-    }
+    frame.decodeScaledCodebook(codes, bits: bits, table: unitTable, into: &out)
   }
 
   public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
@@ -87,20 +81,6 @@ public struct TurboQuantMSE: VectorQuantizer {
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
-    let n = frame.n, bits = bits, bytes = layout.bytesPerCode
-    precondition(query.transformed.count == n, "query prepared for another quantizer")
-    codes.withUnsafeCodes { raw in
-      codes.withUnsafeSide(0) { norms in
-        query.transformed.withUnsafeBufferPointer { q in
-          unitTable.withUnsafeBufferPointer { table in
-            for i in range {
-              let dot = Kernels.unpackDot(
-                raw.baseAddress! + i * bytes, count: n, bits: bits, table: table.baseAddress!, query: q.baseAddress!)
-              out[i - range.lowerBound] = norms[i] * dot
-            }
-          }
-        }
-      }
-    }
+    frame.estimateScaledCodebook(query, codes: codes, range: range, bits: bits, table: unitTable, into: out.baseAddress!)
   }
 }
