@@ -20,12 +20,14 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .library(name: "VQ", targets: ["VQ"]),
+    .library(name: "VQIndex", targets: ["VQIndex"]),
     .library(name: "VQBench", targets: ["VQBench"]),
     .executable(name: "vq", targets: ["vq"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
   ],
   targets: [
     // MARK: - Kernels
@@ -43,16 +45,22 @@ let package = Package(
     // an installed `vq` finds it without the source tree.
     .target(name: "VQData", path: "Data", exclude: ["README.md"], resources: [.copy("minilm-small")],
             swiftSettings: strictSwift),
-    .target(name: "VQBench", dependencies: ["VQ", "VQKernels", "VQData"], swiftSettings: strictSwift),
+    // Flat and IVF search on codes, re-ranking, filters, add/delete, the `.vqx` file.
+    .target(
+      name: "VQIndex",
+      dependencies: ["VQ", "VQKernels", .product(name: "HeapModule", package: "swift-collections")],
+      swiftSettings: strictSwift),
+    .target(name: "VQBench", dependencies: ["VQ", "VQKernels", "VQData", "VQIndex"], swiftSettings: strictSwift),
     .executableTarget(
       name: "vq",
-      dependencies: ["VQ", "VQBench", "VQData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["VQ", "VQIndex", "VQBench", "VQData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: strictSwift),
 
     // MARK: - Test support and unit test bundles
     .target(name: "VQTestSupport", dependencies: ["VQ", "VQKernels"], swiftSettings: strictSwift),
     .testTarget(name: "VQKernelsTests", dependencies: ["VQKernels", "VQTestSupport"], swiftSettings: strictSwift),
     .testTarget(name: "VQTests", dependencies: ["VQ", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
+    .testTarget(name: "VQIndexTests", dependencies: ["VQIndex", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
     .testTarget(name: "VQBenchTests", dependencies: ["VQBench", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
     .testTarget(name: "vqTests", dependencies: ["VQ", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
   ],
