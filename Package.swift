@@ -48,7 +48,10 @@ let package = Package(
     // Flat and IVF search on codes, re-ranking, filters, add/delete, the `.vqx` file.
     .target(
       name: "VQIndex",
-      dependencies: ["VQ", "VQKernels", .product(name: "HeapModule", package: "swift-collections")],
+      dependencies: [
+        "VQ", "VQKernels", .product(name: "HeapModule", package: "swift-collections"),
+        .product(name: "RealModule", package: "swift-numerics"),
+      ],
       swiftSettings: strictSwift),
     .target(name: "VQBench", dependencies: ["VQ", "VQKernels", "VQData", "VQIndex"], swiftSettings: strictSwift),
     .executableTarget(
