@@ -39,6 +39,67 @@ public struct CodeBuffer: Sendable {
     sideStorage = AlignedStorage(count: layout.sideFields.count * count)
   }
 
+  /// A read-only view of codes kept elsewhere (a memory-mapped `.vqx` section): `codes` holds
+  /// `layout.bytesPerCode · count` bytes, `side` the `layout.sideFields.count · count` floats
+  /// structure-of-arrays (4-byte aligned); `owner` keeps both alive. Nothing is copied until a write.
+  public init(layout: CodeLayout, count: Int, borrowingCodes codes: UnsafeRawPointer, side: UnsafeRawPointer, owner: AnyObject) {
+    precondition(count >= 0)
+    self.layout = layout
+    self.count = count
+    codeStorage = AlignedStorage(borrowing: codes, count: layout.bytesPerCode * count, owner: owner)
+    sideStorage = AlignedStorage(borrowing: side, count: layout.sideFields.count * count, owner: owner)
+  }
+
+  /// All side values (`layout.sideFields.count · count` floats, field after field).
+  public func withUnsafeAllSides<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+    try body(UnsafeBufferPointer(start: sideStorage.pointer, count: layout.sideFields.count * count))
+  }
+
+  /// The codes of `parts` one after the other (all with `layout`).
+  public static func concatenated(_ parts: [CodeBuffer], layout: CodeLayout) -> CodeBuffer {
+    precondition(parts.allSatisfy { $0.layout == layout }, "concatenating codes of different layouts")
+    let total = parts.reduce(0) { $0 + $1.count }
+    var out = CodeBuffer(layout: layout, count: total)
+    let b = layout.bytesPerCode
+    var start = 0
+    for part in parts {
+      out.withUnsafeMutableCodes { dst in
+        part.withUnsafeCodes { src in
+          if let s = src.baseAddress, b > 0 { (dst.baseAddress! + start * b).update(from: s, count: part.count * b) }
+        }
+      }
+      for f in 0..<layout.sideFields.count {
+        out.withUnsafeMutableSide(f) { dst in
+          part.withUnsafeSide(f) { src in
+            if let s = src.baseAddress { (dst.baseAddress! + start).update(from: s, count: part.count) }
+          }
+        }
+      }
+      start += part.count
+    }
+    return out
+  }
+
+  /// The codes of vectors `rows` (in that order, repeats allowed), as a new buffer.
+  public func gather(_ rows: [Int]) -> CodeBuffer {
+    var out = CodeBuffer(layout: layout, count: rows.count)
+    let b = layout.bytesPerCode
+    out.withUnsafeMutableCodes { dst in
+      guard b > 0 else { return }
+      for (k, i) in rows.enumerated() {
+        precondition(i >= 0 && i < count, "row \(i) out of 0..<\(count)")
+        (dst.baseAddress! + k * b).update(from: codeStorage.pointer + i * b, count: b)
+      }
+    }
+    for f in 0..<layout.sideFields.count {
+      out.withUnsafeMutableSide(f) { dst in
+        let src = sideStorage.pointer + f * count
+        for (k, i) in rows.enumerated() { dst[k] = src[i] }
+      }
+    }
+    return out
+  }
+
   /// Total bytes stored (codes and side values).
   public var byteCount: Int { layout.bytesPerVector * count }
 
@@ -57,7 +118,7 @@ public struct CodeBuffer: Sendable {
   }
 
   public mutating func withUnsafeMutableCodes<R>(_ body: (UnsafeMutableBufferPointer<UInt8>) throws -> R) rethrows -> R {
-    if !isKnownUniquelyReferenced(&codeStorage) { codeStorage = codeStorage.copy() }
+    AlignedStorage.prepareForWrite(&codeStorage)
     return try body(UnsafeMutableBufferPointer(start: codeStorage.pointer, count: layout.bytesPerCode * count))
   }
 
@@ -77,7 +138,7 @@ public struct CodeBuffer: Sendable {
 
   public mutating func withUnsafeMutableSide<R>(_ index: Int, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
     precondition(index >= 0 && index < layout.sideFields.count)
-    if !isKnownUniquelyReferenced(&sideStorage) { sideStorage = sideStorage.copy() }
+    AlignedStorage.prepareForWrite(&sideStorage)
     return try body(UnsafeMutableBufferPointer(start: sideStorage.pointer + index * count, count: count))
   }
 

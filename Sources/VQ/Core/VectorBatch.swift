@@ -15,6 +15,31 @@ public struct VectorBatch: Sendable {
     storage = AlignedStorage(count: dimension * count)
   }
 
+  /// A read-only view of `count · dimension` floats kept elsewhere (a memory-mapped section), kept
+  /// alive by `owner`. Nothing is copied until a write.
+  public init(dimension: Int, count: Int, borrowing start: UnsafeRawPointer, owner: AnyObject) {
+    precondition(dimension > 0 && count >= 0, "VectorBatch needs dimension > 0 and count >= 0")
+    self.dimension = dimension
+    self.count = count
+    storage = AlignedStorage(borrowing: start, count: dimension * count, owner: owner)
+  }
+
+  /// The rows of `parts` one after the other (all of `dimension`).
+  public static func concatenated(_ parts: [VectorBatch], dimension: Int) -> VectorBatch {
+    precondition(parts.allSatisfy { $0.dimension == dimension }, "concatenating batches of different dimensions")
+    var out = VectorBatch(dimension: dimension, count: parts.reduce(0) { $0 + $1.count })
+    var start = 0
+    out.withUnsafeMutableBufferPointer { dst in
+      for part in parts {
+        part.withUnsafeBufferPointer { src in
+          if let s = src.baseAddress { (dst.baseAddress! + start).update(from: s, count: src.count) }
+        }
+        start += part.count * dimension
+      }
+    }
+    return out
+  }
+
   /// Rows taken from a flat row-major array; throws if its length is not a multiple of `dimension`.
   public init(dimension: Int, values: [Float]) throws {
     guard dimension > 0 else { throw VQError.invalidArgument("dimension must be positive, got \(dimension)") }
@@ -52,7 +77,7 @@ public struct VectorBatch: Sendable {
   public mutating func withUnsafeMutableBufferPointer<R>(
     _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
   ) rethrows -> R {
-    if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    AlignedStorage.prepareForWrite(&storage)
     return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: dimension * count))
   }
 

@@ -1,0 +1,194 @@
+import HeapModule
+import VQ
+
+/// A candidate in the scan's bounded heap. `a < b` means a ranks below b: smaller key, or the same key
+/// and a larger id (ties go to the smaller id, as the ground truth files order them).
+struct Candidate: Comparable {
+  var key: Float
+  var id: UInt64
+  var row: Int
+
+  @inline(__always)
+  static func < (a: Candidate, b: Candidate) -> Bool { a.key < b.key || (a.key == b.key && a.id > b.id) }
+  static func == (a: Candidate, b: Candidate) -> Bool { a.key == b.key && a.id == b.id }
+}
+
+/// The best `capacity` candidates seen so far: a min-max heap (swift-collections) whose minimum is the
+/// one to evict, with the eviction threshold cached so most rows cost one comparison.
+struct BestCandidates {
+  private(set) var heap = Heap<Candidate>()
+  let capacity: Int
+  /// The worst kept candidate once the heap is full (everything must beat it).
+  private(set) var worst = Candidate(key: -.infinity, id: .max, row: -1)
+  private(set) var isFull = false
+
+  init(capacity: Int) { self.capacity = capacity }
+
+  /// Whether a row with this key and id would be kept (a cheap test before the tombstone and filter).
+  @inline(__always)
+  func admits(key: Float, id: UInt64) -> Bool {
+    !isFull || key > worst.key || (key == worst.key && id < worst.id)
+  }
+
+  @inline(__always)
+  mutating func insert(_ candidate: Candidate) {
+    if heap.count < capacity {
+      heap.insert(candidate)
+      if heap.count == capacity {
+        isFull = true
+        worst = heap.min!
+      }
+    } else {
+      heap.replaceMin(with: candidate)
+      worst = heap.min!
+    }
+  }
+
+  /// Best first.
+  func sortedBestFirst() -> [Candidate] { heap.unordered.sorted(by: >) }
+}
+
+extension VectorIndex {
+  /// Rows estimated per call into the quantizer (the protocol is crossed once per block).
+  static let scanBlockRows = 1024
+
+  /// The `parameters.k` best live ids for `query` (fewer when fewer pass the filter), best first. The
+  /// score is the metric's value: the inner product (ip, cosine) or the squared distance (l2); exact
+  /// for re-ranked results, estimated from codes otherwise.
+  public func search(_ query: UnsafeBufferPointer<Float>, parameters: SearchParameters) throws -> [SearchHit] {
+    try parameters.validate()
+    var scratch = [Float](repeating: 0, count: Self.scanBlockRows)
+    return try search(query, row: 0, parameters: parameters, scratch: &scratch)
+  }
+
+  public func search(_ query: [Float], parameters: SearchParameters) throws -> [SearchHit] {
+    try query.withUnsafeBufferPointer { try search($0, parameters: parameters) }
+  }
+
+  /// Searches every row of `queries`, split over `threads` (nil: all cores); the results are the same
+  /// for every thread count.
+  public func search(_ queries: VectorBatch, parameters: SearchParameters, threads: Int? = nil) throws -> [[SearchHit]] {
+    try parameters.validate()
+    guard queries.dimension == dimension else {
+      throw VQError.dimensionMismatch(expected: dimension, got: queries.dimension, what: "queries")
+    }
+    let chunks = min(queries.count, 64)
+    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunks, threads: threads) { range in
+      var scratch = [Float](repeating: 0, count: Self.scanBlockRows)
+      return try queries.withUnsafeBufferPointer { all in
+        try range.map { i in
+          try self.search(
+            UnsafeBufferPointer(rebasing: all[(i * self.dimension)..<((i + 1) * self.dimension)]), row: i,
+            parameters: parameters, scratch: &scratch)
+        }
+      }
+    }
+    return parts.flatMap { $0 }
+  }
+
+  private func search(
+    _ rawQuery: UnsafeBufferPointer<Float>, row queryRow: Int, parameters: SearchParameters, scratch: inout [Float]
+  ) throws -> [SearchHit] {
+    guard rawQuery.count == dimension else {
+      throw VQError.dimensionMismatch(expected: dimension, got: rawQuery.count, what: "query")
+    }
+    var query = Array(rawQuery)
+    for (j, v) in query.enumerated() where !v.isFinite {
+      throw VQError.nonFinite(source: "query", row: queryRow, column: j, value: v)
+    }
+    if metric == .cosine {
+      var squares: Float = 0
+      for v in query { squares += v * v }
+      guard squares > 0 else { throw VQError.zeroVector(source: "query", row: queryRow) }
+      let inverse = 1 / squares.squareRoot()
+      for j in 0..<dimension { query[j] *= inverse }
+    }
+    let prepared = try quantizer.prepare(query: query)
+    let rerank = originals != nil && parameters.rerank > 0
+    var best = BestCandidates(capacity: rerank ? max(parameters.k, parameters.rerank * parameters.k) : parameters.k)
+
+    for (list, offset) in probes(query, nprobe: parameters.nprobe) {
+      var start = listOffsets[list]
+      let end = listOffsets[list + 1]
+      while start < end {
+        let block = start..<min(end, start + Self.scanBlockRows)
+        scratch.withUnsafeMutableBufferPointer { out in
+          quantizer.estimateInnerProducts(prepared, codes: codes, range: block, into: out)
+          scanBlock(out, rows: block, offset: offset, filter: parameters.filter, into: &best)
+        }
+        start = block.upperBound
+      }
+    }
+
+    var chosen = best.sortedBestFirst()
+    if rerank {
+      chosen = query.withUnsafeBufferPointer { q in
+        originals!.withUnsafeBufferPointer { x in
+          chosen.map { c in
+            let ip = DotProduct.dot(q.baseAddress!, x.baseAddress! + c.row * dimension, count: dimension)
+            return Candidate(key: rankingKey(innerProduct: ip, row: c.row), id: c.id, row: c.row)
+          }
+        }
+      }.sorted(by: >)
+    }
+    let queryNorm = metric == .l2 ? query.reduce(Float(0)) { $0 + $1 * $1 } : 0
+    return chosen.prefix(parameters.k).map { c in
+      SearchHit(id: c.id, score: metric == .l2 ? queryNorm - c.key : c.key)
+    }
+  }
+
+  /// Larger is better: ⟨q, x⟩, or 2⟨q, x⟩ − ‖x‖² for l2 (so ‖q − x‖² = ‖q‖² − key).
+  @inline(__always)
+  func rankingKey(innerProduct: Float, row: Int) -> Float {
+    metric == .l2 ? 2 * innerProduct - squaredNorms![row] : innerProduct
+  }
+
+  /// The lists to scan with ⟨q, centroid⟩ (0 for a flat index): the `nprobe` best centroids by the
+  /// metric (inner product, or distance for l2), best first.
+  func probes(_ query: [Float], nprobe: Int) -> [(list: Int, offset: Float)] {
+    guard let centroids else { return [(0, 0)] }
+    let lists = centroids.count
+    var innerProducts = [Float](repeating: 0, count: lists)
+    var ranking = [Float](repeating: 0, count: lists)
+    query.withUnsafeBufferPointer { q in
+      centroids.withUnsafeBufferPointer { c in
+        for l in 0..<lists {
+          let centre = c.baseAddress! + l * dimension
+          innerProducts[l] = DotProduct.dot(q.baseAddress!, centre, count: dimension)
+          if metric == .l2 {
+            var distance: Float = 0
+            for j in 0..<dimension { let t = q[j] - centre[j]; distance += t * t }
+            ranking[l] = -distance
+          } else {
+            ranking[l] = innerProducts[l]
+          }
+        }
+      }
+    }
+    return TopK.largest(ranking, k: min(nprobe, lists)).map { ($0, innerProducts[$0]) }
+  }
+
+  /// Offers the estimated rows of one block to `best`: key from the estimate, then the cheap threshold
+  /// test, then tombstones and the filter.
+  @inline(never)
+  func scanBlock(
+    _ estimates: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, offset: Float, filter: IDFilter?,
+    into best: inout BestCandidates
+  ) {
+    let l2 = metric == .l2
+    ids.withUnsafeBufferPointer { ids in
+      tombstones.withUnsafeBufferPointer { tombstones in
+        for row in rows {
+          var key = estimates[row - rows.lowerBound] + offset
+          if l2 { key = 2 * key - squaredNorms![row] }
+          if key.isNaN { key = -.infinity }
+          let id = ids[row]
+          guard best.admits(key: key, id: id) else { continue }
+          if tombstones[row >> 6] & (1 << UInt64(row & 63)) != 0 { continue }
+          if let filter, !filter.contains(id) { continue }
+          best.insert(Candidate(key: key, id: id, row: row))
+        }
+      }
+    }
+  }
+}
