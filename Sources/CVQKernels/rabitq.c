@@ -323,6 +323,8 @@ CVQ_BODY void quantize_switch(const float *x, size_t n, float t, int exBits, uin
 // of them by the query with one `vpmaddwd`. Integer sums: the results are the generic body's exactly.
 // (The AVX-512 level keeps the generic body, which the compiler vectorizes with VPOPCNTQ.)
 #if CVQ_X86
+/// Plane chunks the paired AVX2 kernel splits on its stack (64 bytes each: 24 KB).
+#define CVQ_SPLIT_CAPACITY 384
 #define CVQ_AVX2_BODY static inline __attribute__((always_inline, target("avx2,fma,bmi2,popcnt")))
 
 CVQ_AVX2_BODY __m256i cvq_popcount_bytes(__m256i x) {
@@ -487,12 +489,112 @@ CVQ_AVX2_BODY void rescale_eval_avx2_body(const float *a, const int32_t *A, size
   out[2] = C;
 }
 
+/// Two codes per pass: the 16-byte chunk c of code k fills the low lane of a 256-bit register and that of
+/// code k+1 the high lane, so one register op serves two codes (at d = 128 a whole code is one lane).
+/// The query planes are split once per call into low and high nibbles, broadcast to both lanes
+/// (`split`: plane j, chunk c at [2·(j·chunks + c)], low nibbles first); the code's nibbles are split once
+/// per chunk and ANDed with every plane's. Plane j of group g = j/4 looks up popcount << (j − 4g) (≤ 32,
+/// so a group adds ≤ 2·4·15 = 120 per byte and chunk), summed in byte counters flushed by `vpsadbw`
+/// before they can pass 255. The chunk-aligned part of each code goes through here; the last
+/// `bytes mod 16` bytes through the scalar words of the generic body.
+CVQ_AVX2_BODY void sign_dot_pairs_avx2_body(const uint8_t *codes, size_t stride, size_t pairs, size_t chunks,
+                                            const __m256i *split, const int planeCount, int64_t *dot,
+                                            int64_t *pop) {
+  const int groups = (planeCount + 3) / 4;
+  const __m256i zero = _mm256_setzero_si256(), low = _mm256_set1_epi8(0x0f);
+  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  __m256i tables[4];
+  for (int w = 0; w < 4; w++) tables[w] = _mm256_sll_epi16(table, _mm_cvtsi32_si128(w));
+  const size_t weightedMax = 8u * ((1u << (planeCount < 4 ? planeCount : 4)) - 1u);
+  const size_t flushEvery = 255u / weightedMax;
+  for (size_t pr = 0; pr < pairs; pr++) {
+    const uint8_t *c0 = codes + 2 * pr * stride, *c1 = c0 + stride;
+    __m256i acc[3] = {zero, zero, zero}, acc8[3] = {zero, zero, zero};
+    size_t sinceFlush = 0;
+    uint64_t ones0 = 0, ones1 = 0;
+    for (size_t ch = 0; ch < chunks; ch++) {
+      const __m256i x = _mm256_loadu2_m128i((const __m128i *)(c1 + 16 * ch), (const __m128i *)(c0 + 16 * ch));
+      const __m256i xl = _mm256_and_si256(x, low), xh = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+      // The code's own popcount on the scalar pipes, which the vector loop leaves idle.
+      ones0 += (uint64_t)__builtin_popcountll(cvq_load64(c0 + 16 * ch)) + (uint64_t)__builtin_popcountll(cvq_load64(c0 + 16 * ch + 8));
+      ones1 += (uint64_t)__builtin_popcountll(cvq_load64(c1 + 16 * ch)) + (uint64_t)__builtin_popcountll(cvq_load64(c1 + 16 * ch + 8));
+      for (int j = 0; j < planeCount; j++) {
+        const __m256i *q = split + 2 * ((size_t)j * chunks + ch);
+        const __m256i t = tables[j & 3];
+        const __m256i l = _mm256_shuffle_epi8(t, _mm256_and_si256(xl, _mm256_load_si256(q)));
+        const __m256i h = _mm256_shuffle_epi8(t, _mm256_and_si256(xh, _mm256_load_si256(q + 1)));
+        acc8[j >> 2] = _mm256_add_epi8(acc8[j >> 2], _mm256_add_epi8(l, h));
+      }
+      if (++sinceFlush == flushEvery || ch + 1 == chunks) {
+        sinceFlush = 0;
+        for (int g = 0; g < groups; g++) {
+          acc[g] = _mm256_add_epi64(acc[g], _mm256_sad_epu8(acc8[g], zero));
+          acc8[g] = zero;
+        }
+      }
+    }
+    // Lanes 0 + 1 belong to code k, lanes 2 + 3 to code k+1.
+    __m256i total = zero;
+    for (int g = 0; g < groups; g++) total = _mm256_add_epi64(total, _mm256_slli_epi64(acc[g], 4 * g));
+    total = _mm256_add_epi64(total, _mm256_shuffle_epi32(total, 0x4E));
+    dot[2 * pr] = _mm256_extract_epi64(total, 0);
+    dot[2 * pr + 1] = _mm256_extract_epi64(total, 2);
+    pop[2 * pr] = (int64_t)ones0;
+    pop[2 * pr + 1] = (int64_t)ones1;
+  }
+}
+
+/// The paired kernel for the chunk-aligned part, then the tail bytes and an odd last code.
+CVQ_AVX2_BODY void sign_dot_paired_avx2(const uint8_t *codes, size_t stride, size_t count, size_t bytes,
+                                        const uint8_t *planes, const int planeCount, int64_t *dot, int64_t *pop) {
+  const size_t chunks = bytes / 16;
+  __m256i split[2 * CVQ_SPLIT_CAPACITY];
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  for (int j = 0; j < planeCount; j++) {
+    for (size_t ch = 0; ch < chunks; ch++) {
+      const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(planes + (size_t)j * bytes + 16 * ch)));
+      split[2 * ((size_t)j * chunks + ch)] = _mm256_and_si256(q, low);
+      split[2 * ((size_t)j * chunks + ch) + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+    }
+  }
+  const size_t pairs = count / 2;
+  sign_dot_pairs_avx2_body(codes, stride, pairs, chunks, split, planeCount, dot, pop);
+  const size_t start = 16 * chunks, words = (bytes - start) / 8, rest = (bytes - start) % 8;
+  if (start < bytes) {
+    for (size_t k = 0; k < 2 * pairs; k++) {
+      const uint8_t *c = codes + k * stride + start;
+      const uint64_t tail = cvq_load_partial(c + 8 * words, rest);
+      uint64_t ones = (uint64_t)__builtin_popcountll(tail);
+      for (size_t w = 0; w < words; w++) ones += (uint64_t)__builtin_popcountll(cvq_load64(c + 8 * w));
+      int64_t sum = 0;
+      for (int j = 0; j < planeCount; j++) {
+        const uint8_t *q = planes + (size_t)j * bytes + start;
+        uint64_t s = (uint64_t)__builtin_popcountll(tail & cvq_load_partial(q + 8 * words, rest));
+        for (size_t w = 0; w < words; w++)
+          s += (uint64_t)__builtin_popcountll(cvq_load64(c + 8 * w) & cvq_load64(q + 8 * w));
+        sum += (int64_t)(s << j);
+      }
+      dot[k] += sum;
+      pop[k] += (int64_t)ones;
+    }
+  }
+  if (count % 2 == 1)
+    sign_dot_avx2_body(codes + (count - 1) * stride, stride, 1, bytes, planes, planeCount, dot + count - 1,
+                       pop + count - 1);
+}
+
 static void sign_dot_avx2(const uint8_t *codes, size_t stride, size_t count, size_t bytes, const uint8_t *planes,
                           int planeCount, int64_t *dot, int64_t *pop) __attribute__((target("avx2,fma,bmi2,popcnt")));
 static void sign_dot_avx2(const uint8_t *codes, size_t stride, size_t count, size_t bytes, const uint8_t *planes,
                           int planeCount, int64_t *dot, int64_t *pop) {
+  // The paired kernel needs two codes and room for the split planes on the stack.
+  const int paired = count >= 2 && bytes >= 16 && (size_t)planeCount * (bytes / 16) <= CVQ_SPLIT_CAPACITY;
   switch (planeCount) {
-#define CVQ_PLANES(P) case P: sign_dot_avx2_body(codes, stride, count, bytes, planes, P, dot, pop); return;
+#define CVQ_PLANES(P) case P:                                                                        \
+    if (paired) sign_dot_paired_avx2(codes, stride, count, bytes, planes, P, dot, pop);                   \
+    else sign_dot_avx2_body(codes, stride, count, bytes, planes, P, dot, pop);                            \
+    return;
   CVQ_PLANES(1) CVQ_PLANES(2) CVQ_PLANES(3) CVQ_PLANES(4) CVQ_PLANES(5) CVQ_PLANES(6)
   CVQ_PLANES(7) CVQ_PLANES(8) CVQ_PLANES(9) CVQ_PLANES(10) CVQ_PLANES(11) CVQ_PLANES(12)
 #undef CVQ_PLANES
