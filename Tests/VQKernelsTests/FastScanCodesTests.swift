@@ -1,0 +1,142 @@
+import Testing
+import VQ
+import VQKernels
+import VQTestSupport
+
+/// `FastScanCodes` (blocked ↔ flat) and RaBitQ's FastScan 1-bit scan.
+extension KernelLevelSwitching {
+  @Suite struct FastScanCodesTests {
+    static func randomCodes(layout: CodeLayout, count: Int, seed: UInt64) -> CodeBuffer {
+      var g = SeededGenerator(seed: seed)
+      var codes = CodeBuffer(layout: layout, count: count)
+      codes.withUnsafeMutableCodes { bytes in
+        for i in 0..<bytes.count { bytes[i] = UInt8(truncatingIfNeeded: g.next()) }
+      }
+      for f in 0..<layout.sideFields.count where count > 0 {
+        codes.withUnsafeMutableSide(f) { side in
+          for i in 0..<count { side[i] = Float(g.nextGaussian()) }
+        }
+      }
+      return codes
+    }
+
+    /// flat → blocked → flat is the identity (codes and side values bit for bit), for counts around the
+    /// 32-vector block and prefixes from nothing to the whole code; every sub-code is the flat nibble.
+    @Test(arguments: [0, 1, 31, 32, 33, 100])
+    func roundTripIsExact(count: Int) {
+      for (bytes, fields) in [(1, [String]()), (5, ["norm"]), (16, ["norm", "rescale"]), (19, ["a", "b", "c"])] {
+        let layout = CodeLayout(bytesPerCode: bytes, sideFields: fields)
+        let codes = Self.randomCodes(layout: layout, count: count, seed: UInt64(count * 100 + bytes))
+        for blocked in Set([0, 1, bytes / 2, bytes]) {
+          let fast = FastScanCodes(flat: codes, blockedBytes: blocked)
+          #expect(fast.count == count && fast.subcodeCount == 2 * blocked && fast.blockCount == (count + 31) / 32)
+          #expect(fast.flat() == codes, "round trip: count \(count) bytes \(bytes) blocked \(blocked)")
+          for i in Swift.stride(from: 0, to: count, by: 7) {
+            let flat = codes.code(i)
+            for m in 0..<fast.subcodeCount {
+              let expected = m % 2 == 0 ? flat[m / 2] & 15 : flat[m / 2] >> 4
+              #expect(fast.subcode(i, m) == expected, "vector \(i) sub-code \(m)")
+            }
+          }
+        }
+      }
+    }
+
+    /// The padding slots of the last block hold zero sub-codes (a scan with any table then adds the
+    /// tables' zero entries there, nothing from neighbouring memory).
+    @Test func paddingIsZero() {
+      let codes = Self.randomCodes(layout: CodeLayout(bytesPerCode: 4), count: 33, seed: 5)
+      let fast = FastScanCodes(flat: codes)
+      // Entry 0 of every table is 0, the others 1…7.
+      let luts: [UInt8] = (0..<(16 * fast.subcodeCount)).map { (i: Int) -> UInt8 in i % 16 == 0 ? 0 : UInt8(1 + i % 7) }
+      var sums = [UInt32](repeating: 7, count: 64)
+      fast.withUnsafeBlocks { blocks in
+        Kernels.fastScanAccumulate(blocks: blocks.baseAddress!, blockCount: 2, pairCount: fast.pairCount, luts: luts,
+                                   into: &sums)
+      }
+      #expect(sums[33...].allSatisfy { $0 == 0 })
+    }
+
+    /// The exact 1-bit estimate r·⟨b − ½, q'⟩ + ⟨c, q⟩ with the float rotated query, in Double.
+    static func exactSignEstimates(_ q: RaBitQ, codes: CodeBuffer, prepared: PreparedQuery) -> [Double] {
+      let rescales = codes.side(q.bits == 1 ? RaBitQ.Field.rescale : RaBitQ.Field.signRescale)
+      let D = q.paddedDimension
+      return (0..<codes.count).map { i in
+        let code = codes.code(i)
+        var dot = 0.0
+        for j in 0..<D {
+          let b = Double((code[j >> 3] >> UInt8(j & 7)) & 1)
+          dot += (b - 0.5) * Double(prepared.transformed[j])
+        }
+        return Double(rescales[i]) * dot + Double(prepared.factors[5])
+      }
+    }
+
+    /// FastScan estimates are within the documented LUT bound r·M·Δ/2 (plus float rounding, 1e-5 of
+    /// r·Σ|q'|) of the exact 1-bit estimates, at every kernel level identically; at 1 and 4 bits, with
+    /// padding (d = 100 → 128 with zero padding bits; d = 384 = 12·32), with a centre.
+    @Test(arguments: ["rabitq:bits=1", "rabitq:bits=4", "rabitq:bits=1,centre=mean", "rabitq:bits=2,rotation=none"])
+    func estimatesWithinTheLUTBound(spec: String) throws {
+      for d in [100, 384] {
+        var q = try RaBitQ(spec, dimension: d)
+        let base = TestData.gaussian(count: 70, dimension: d, seed: UInt64(d))
+        try q.fit(base)
+        let codes = try q.encode(base)
+        let fast = q.makeFastScanCodes(codes)
+        #expect(fast.flat() == codes)
+        let queries = TestData.gaussian(count: 3, dimension: d, seed: 99)
+        for row in 0..<queries.count {
+          let vector = queries[row: row]
+          let prepared = try vector.withUnsafeBufferPointer { try q.prepare(query: $0) }
+          let fq = q.prepareFastScan(prepared)
+          let exact = Self.exactSignEstimates(q, codes: codes, prepared: prepared)
+          let rescales = codes.side(q.bits == 1 ? RaBitQ.Field.rescale : RaBitQ.Field.signRescale)
+          let absoluteSum = prepared.transformed.reduce(0.0) { $0 + Double(abs($1)) }
+          var byLevel: [[Float]] = []
+          for level in KernelLevel.supported {
+            var out = [Float](repeating: .nan, count: 32 * fast.blockCount)
+            KernelLevel.with(level) {
+              out.withUnsafeMutableBufferPointer {
+                q.estimateInnerProductsFastScan(fq, codes: fast, blockRange: 0..<fast.blockCount, into: $0)
+              }
+            }
+            byLevel.append(out)
+          }
+          #expect(byLevel.allSatisfy { $0.map(\.bitPattern) == byLevel[0].map(\.bitPattern) }, "levels differ: \(spec) d \(d)")
+          var worst = 0.0
+          for i in 0..<codes.count {
+            let r = Double(rescales[i])
+            let bound = r * Double(fq.lutErrorBound) + 1e-5 * r * absoluteSum + 1e-6
+            let error = abs(Double(byLevel[0][i]) - exact[i])
+            worst = max(worst, error / bound)
+            #expect(error <= bound, "\(spec) d \(d) vector \(i): error \(error) > bound \(bound)")
+          }
+          // The bound is not vacuous: the typical error is far inside it (≈ √(M/12)/(M/2) of it).
+          #expect(worst < 0.5, "\(spec) d \(d): worst error/bound \(worst)")
+          // With bounds: the interval is the estimate ± (RaBitQ sign-stage bound + LUT term).
+          var e = [Float](repeating: 0, count: 32 * fast.blockCount), lo = e, hi = e
+          e.withUnsafeMutableBufferPointer { eb in
+            lo.withUnsafeMutableBufferPointer { lb in
+              hi.withUnsafeMutableBufferPointer { hb in
+                q.estimateWithBoundsFastScan(fq, codes: fast, blockRange: 0..<fast.blockCount, estimates: eb, lower: lb, upper: hb)
+              }
+            }
+          }
+          #expect(e.map(\.bitPattern) == byLevel[0].map(\.bitPattern))
+          for i in 0..<codes.count {
+            #expect(lo[i] <= e[i] && e[i] <= hi[i])
+            #expect(Double(hi[i] - lo[i]) >= 2 * Double(rescales[i]) * Double(fq.lutErrorBound) * 0.999)
+          }
+          // A sub-range of blocks gives the same numbers at its offset.
+          if fast.blockCount > 1 {
+            var part = [Float](repeating: 0, count: 32)
+            part.withUnsafeMutableBufferPointer {
+              q.estimateInnerProductsFastScan(fq, codes: fast, blockRange: 1..<2, into: $0)
+            }
+            #expect(part.map(\.bitPattern) == Array(byLevel[0][32..<64]).map(\.bitPattern))
+          }
+        }
+      }
+    }
+  }
+}

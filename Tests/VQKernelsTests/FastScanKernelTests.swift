@@ -1,0 +1,68 @@
+import Testing
+import VQ
+import VQKernels
+import VQTestSupport
+
+extension KernelLevelSwitching {
+  /// The FastScan kernel at every level this CPU runs against `FastScanReference`, exactly; the reference
+  /// against the definition Σ_m lut_m[code_m(v)] on codes placed through `FastScanReference.position`.
+  @Suite struct FastScanKernelTests {
+    /// Pair counts around the kernel's 16-bit flush (every 128 pairs) and small odd ones.
+    static let pairCounts = [1, 2, 3, 16, 48, 127, 128, 129, 256, 300]
+
+    @Test(arguments: pairCounts)
+    func accumulateMatchesTheReference(pairs: Int) {
+      var g = SeededGenerator(seed: UInt64(pairs) &* 6151)
+      for blockCount in [0, 1, 3] {
+        let subcodes = 2 * pairs
+        // Sub-codes of each vector, placed into blocks through the documented positions.
+        let codes = (0..<(blockCount * 32 * subcodes)).map { _ in UInt8(g.next() & 15) }
+        var blocks = [UInt8](repeating: 0, count: max(blockCount * pairs * 32, 1))
+        for b in 0..<blockCount {
+          for v in 0..<32 {
+            for m in 0..<subcodes {
+              let (byte, high) = FastScanReference.position(vector: v, subcode: m)
+              let c = codes[(32 * b + v) * subcodes + m]
+              blocks[b * pairs * 32 + byte] |= high ? c << 4 : c
+            }
+          }
+        }
+        // Tables near the top of the byte range stress the 16-bit lanes (255 in every entry half the time).
+        let luts = (0..<(16 * subcodes)).map { i in i % 2 == 0 ? UInt8(255) : UInt8(truncatingIfNeeded: g.next()) }
+        var reference = [UInt32](repeating: 0, count: max(32 * blockCount, 1))
+        FastScanReference.accumulate(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts,
+                                     into: &reference)
+        for b in 0..<blockCount {
+          for v in 0..<32 {
+            var direct: UInt32 = 0
+            for m in 0..<subcodes { direct += UInt32(luts[16 * m + Int(codes[(32 * b + v) * subcodes + m])]) }
+            #expect(reference[32 * b + v] == direct, "reference vs definition: pairs \(pairs) block \(b) vector \(v)")
+          }
+        }
+        for level in KernelLevel.supported {
+          var out = [UInt32](repeating: 0xDEAD_BEEF, count: 32 * blockCount + 1)
+          KernelLevel.with(level) {
+            Kernels.fastScanAccumulate(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts, into: &out)
+          }
+          #expect(Array(out.prefix(32 * blockCount)) == Array(reference.prefix(32 * blockCount)),
+                  "level \(level) pairs \(pairs) blocks \(blockCount)")
+          #expect(out[32 * blockCount] == 0xDEAD_BEEF, "wrote past the end: level \(level) pairs \(pairs)")
+        }
+      }
+    }
+
+    /// Every table entry 255 and every pair used: the largest sums the 16-bit lanes must carry.
+    @Test func largestSumsDoNotOverflow() {
+      let pairs = 1000
+      let blocks = [UInt8](repeating: 0xFF, count: pairs * 32)
+      let luts = [UInt8](repeating: 255, count: pairs * 32)
+      for level in KernelLevel.supported {
+        var out = [UInt32](repeating: 0, count: 32)
+        KernelLevel.with(level) {
+          Kernels.fastScanAccumulate(blocks: blocks, blockCount: 1, pairCount: pairs, luts: luts, into: &out)
+        }
+        #expect(out == [UInt32](repeating: UInt32(255 * 2 * pairs), count: 32), "level \(level)")
+      }
+    }
+  }
+}
