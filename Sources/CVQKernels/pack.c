@@ -44,8 +44,70 @@ void cvq_quantize_uniform_pack(const float *x, size_t n, float scale, float offs
   CVQ_DISPATCH(cvq_quantize_uniform_pack, x, n, scale, offset, max_index, bits, out)
 }
 
+#if CVQ_X86
+/// 4-bit codes from at most 15 thresholds, 32 coordinates per step, for the prefix of whole steps; returns
+/// how many coordinates it coded. A branch-free binary search in registers: the ascending list padded with
+/// +∞ to 16 entries is two 8-float tables (entries 0…7 and 8…15); the first compare, against entry 7, picks
+/// the half of each lane, and three more steps look their threshold up with `vpermps` in both tables and
+/// keep the lane's half (`vblendvps`): 4 compares per 8 lanes instead of 15. Counting below an ascending
+/// list this way gives #{j : t_j < v} exactly, with the generic body's products and comparisons (NaN
+/// compares false everywhere and codes 0), so the codes are the body's. The 32 counts are narrowed with two
+/// packs and a lane-order permute, and pairs of codes become nibbles with one `vpmaddubsw`
+/// (c_even + 16·c_odd).
+CVQ_TARGET_AVX2 static size_t thresholds_pack4_avx2(const float *x, size_t n, float scale, const float *thresholds,
+                                                    size_t threshold_count, uint8_t *out) {
+  float padded[16];
+  for (size_t j = 0; j < 16; j++) padded[j] = j < threshold_count ? thresholds[j] : __builtin_inff();
+  const __m256 low = _mm256_loadu_ps(padded), high = _mm256_loadu_ps(padded + 8);
+  const __m256 middle = _mm256_set1_ps(padded[7]);
+  const __m256 s = _mm256_set1_ps(scale);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i weights = _mm256_set1_epi16(0x1001);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i q[4];
+    for (int r = 0; r < 4; r++) {
+      const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * r), s);
+      const __m256 upper = _mm256_cmp_ps(middle, v, _CMP_LT_OQ);
+      // Position within the lane's half (0…7), found in steps of 4, 2, 1.
+      __m256i at = _mm256_setzero_si256();
+      for (int step = 4; step >= 1; step >>= 1) {
+        const __m256i probe = _mm256_add_epi32(at, _mm256_set1_epi32(step - 1));
+        const __m256 t = _mm256_blendv_ps(_mm256_permutevar8x32_ps(low, probe), _mm256_permutevar8x32_ps(high, probe), upper);
+        at = _mm256_add_epi32(at, _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(t, v, _CMP_LT_OQ)), _mm256_set1_epi32(step)));
+      }
+      q[r] = _mm256_add_epi32(at, _mm256_and_si256(_mm256_castps_si256(upper), _mm256_set1_epi32(8)));
+    }
+    const __m256i bytes = _mm256_permutevar8x32_epi32(
+        _mm256_packus_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3])), order);
+    const __m256i pairs = _mm256_maddubs_epi16(bytes, weights);
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi16(pairs, pairs), 0xD8);
+    _mm_storeu_si128((__m128i *)(out + i / 2), _mm256_castsi256_si128(packed));
+  }
+  return i;
+}
+
+/// `thresholds_pack4_avx2` with the threshold count a constant (15 is the 4-bit codebook's).
+CVQ_TARGET_AVX2 static size_t thresholds_pack4_avx2_fixed(const float *x, size_t n, float scale,
+                                                          const float *thresholds, size_t threshold_count,
+                                                          uint8_t *out) {
+  if (threshold_count == 15) return thresholds_pack4_avx2(x, n, scale, thresholds, 15, out);
+  return thresholds_pack4_avx2(x, n, scale, thresholds, threshold_count, out);
+}
+#endif
+
 void cvq_quantize_thresholds_pack(const float *x, size_t n, float scale, const float *thresholds,
                                   size_t threshold_count, int bits, uint8_t *out) {
+#if CVQ_X86
+  if (bits == 4 && threshold_count <= 15 && cvq_kernel_level() >= CVQ_LEVEL_AVX2) {
+    // Whole steps of 32 here, the rest (a multiple of 32 coordinates in: byte-aligned) by the level's body.
+    const size_t done = thresholds_pack4_avx2_fixed(x, n, scale, thresholds, threshold_count, out);
+    x += done;
+    n -= done;
+    out += done / 2;
+    if (n == 0) return;
+  }
+#endif
   CVQ_DISPATCH(cvq_quantize_thresholds_pack, x, n, scale, thresholds, threshold_count, bits, out)
 }
 

@@ -48,7 +48,8 @@ extension Kernels {
 
   /// `q_i = #{ j : thresholds[j] < x_i·scale }` (thresholds ascending, fewer than 2^bits), packed at
   /// `bits` bits (`PackReference.quantizeThresholdsPack`). Up to 15 thresholds are counted one by one,
-  /// longer lists by binary search (padded with +∞), which is why they must ascend.
+  /// longer lists by binary search (padded with +∞), and at 4 bits the AVX2 level binary-searches even
+  /// 15 in registers: which is why they must ascend.
   public static func quantizeThresholdsPack(
     _ x: UnsafePointer<Float>, count: Int, scale: Float, thresholds: UnsafePointer<Float>, thresholdCount: Int,
     bits: Int, into out: UnsafeMutablePointer<UInt8>

@@ -84,6 +84,37 @@ extension KernelLevelSwitching {
       }
     }
 
+    /// The 4-bit path of at most 15 thresholds (a register binary search at the AVX2 level): repeated
+    /// thresholds, ±0 on both sides, ±∞ and NaN inputs, a list shorter than 15, in 32-coordinate steps and
+    /// a tail.
+    @Test func fourBitThresholdsWithTiesZerosAndNaN() {
+      let lists: [[Float]] = [
+        [-2, -1, -1, -1, -0.5, -0.0, 0, 0, 0.25, 0.5, 1, 1, 2, 3, .infinity],
+        [-0.0, 0.0, 0.0], [-1, 1], (0..<15).map { Float($0) / 4 - 1.75 },
+      ]
+      var g = SeededGenerator(seed: 404)
+      let d = 100
+      var x = (0..<d).map { _ in Float(g.nextGaussian()) }
+      let specials: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, -1, 1, 0.25, 3, 2, -2, .greatestFiniteMagnitude]
+      for (i, v) in specials.enumerated() { x[7 * i] = v }
+      for thresholds in lists {
+        for scale: Float in [1, -1, 0.5] {
+          var expected = [UInt8](repeating: 0, count: d / 2)
+          PackReference.quantizeThresholdsPack(x, count: d, scale: scale, thresholds: thresholds,
+                                               thresholdCount: thresholds.count, bits: 4, into: &expected)
+          for level in KernelLevel.supported {
+            var out = [UInt8](repeating: 0x5A, count: d / 2 + 3)
+            KernelLevel.with(level) {
+              Kernels.quantizeThresholdsPack(x, count: d, scale: scale, thresholds: thresholds,
+                                             thresholdCount: thresholds.count, bits: 4, into: &out)
+            }
+            #expect(Array(out.prefix(d / 2)) == expected, "level \(level) thresholds \(thresholds) scale \(scale)")
+            #expect(out.suffix(3).allSatisfy { $0 == 0x5A }, "wrote past the end: level \(level)")
+          }
+        }
+      }
+    }
+
     @Test(arguments: dimensions)
     func unpackDequantizeAndDotMatchTheReference(d: Int) {
       for bits in 1...8 {

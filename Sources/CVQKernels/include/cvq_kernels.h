@@ -53,7 +53,8 @@ void cvq_rht_inverse(const float *y, float *x, size_t output_count, size_t rows,
 void cvq_quantize_uniform_pack(const float *x, size_t n, float scale, float offset, uint32_t max_index, int bits,
                                uint8_t *out);
 
-/// q_i = #{ j : thresholds[j] < x_i·scale } (threshold_count < 2^bits), packed as above.
+/// q_i = #{ j : thresholds[j] < x_i·scale } (threshold_count < 2^bits; thresholds ascending: the kernel may
+/// binary-search them), packed as above.
 void cvq_quantize_thresholds_pack(const float *x, size_t n, float scale, const float *thresholds,
                                   size_t threshold_count, int bits, uint8_t *out);
 
