@@ -115,6 +115,44 @@ void cvq_unpack_dequantize(const uint8_t *codes, size_t n, int bits, const float
   CVQ_DISPATCH(cvq_unpack_dequantize, codes, n, bits, table, scale, y)
 }
 
+#if CVQ_X86
+/// unpackDot at 4 bits, AVX2: 32 codes per step straight from the packed bytes (nibbles split and
+/// interleaved back into code order), the table looked up with `vpermps` in its two 8-float halves, one
+/// product and one add per lane into the 32 running sums s[i mod 32] (four registers); the tail and the
+/// final tree exactly as the generic body (same products, same sums, same order: same bits).
+CVQ_TARGET_AVX2 static float unpack_dot4_avx2(const uint8_t *codes, size_t n, const float *table, const float *q) {
+  const __m256 low = _mm256_loadu_ps(table), high = _mm256_loadu_ps(table + 8);
+  const __m128i nibble = _mm_set1_epi8(0x0f);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)(codes + i / 2));
+    const __m128i even = _mm_and_si128(b, nibble), odd = _mm_and_si128(_mm_srli_epi16(b, 4), nibble);
+    const __m128i first = _mm_unpacklo_epi8(even, odd), second = _mm_unpackhi_epi8(even, odd);
+    const __m128i parts[4] = {first, _mm_srli_si128(first, 8), second, _mm_srli_si128(second, 8)};
+    for (int r = 0; r < 4; r++) {
+      const __m256i index = _mm256_cvtepu8_epi32(parts[r]);
+      const __m256 value = _mm256_blendv_ps(_mm256_permutevar8x32_ps(low, index), _mm256_permutevar8x32_ps(high, index),
+                                            _mm256_castsi256_ps(_mm256_slli_epi32(index, 28)));
+      acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_loadu_ps(q + i + 8 * r), value));
+    }
+  }
+  float s[32];
+  for (int r = 0; r < 4; r++) _mm256_storeu_ps(s + 8 * r, acc[r]);
+  for (; i < n; i++) {
+    const unsigned code = (codes[i / 2] >> (4 * (i % 2))) & 15u;
+    s[i % 32] = s[i % 32] + q[i] * table[code];
+  }
+  for (int l = 0; l < 16; l++) s[l] = s[l] + s[l + 16];
+  for (int w = 8; w >= 1; w /= 2)
+    for (int l = 0; l < w; l++) s[l] = s[l] + s[l + w];
+  return s[0];
+}
+#endif
+
 float cvq_unpack_dot(const uint8_t *codes, size_t n, int bits, const float *table, const float *q) {
+#if CVQ_X86
+  if (bits == 4 && cvq_kernel_level() >= CVQ_LEVEL_AVX2) return unpack_dot4_avx2(codes, n, table, q);
+#endif
   CVQ_DISPATCH(cvq_unpack_dot, codes, n, bits, table, q)
 }
