@@ -13,12 +13,15 @@ public struct SearchParameters: Sendable {
   public var nprobe: Int
   /// Only ids in this set may be returned (nil: every live id).
   public var filter: IDFilter?
+  /// How codes are scanned.
+  public var scan: ScanMode
 
-  public init(k: Int = 10, rerank: Int = 0, nprobe: Int = 1, filter: IDFilter? = nil) {
+  public init(k: Int = 10, rerank: Int = 0, nprobe: Int = 1, filter: IDFilter? = nil, scan: ScanMode = .auto) {
     self.k = k
     self.rerank = rerank
     self.nprobe = nprobe
     self.filter = filter
+    self.scan = scan
   }
 
   /// Throws `outOfRange` naming the parameter when a value is not allowed.
@@ -27,6 +30,17 @@ public struct SearchParameters: Sendable {
     guard rerank >= 0 else { throw VQError.outOfRange("rerank = \(rerank) is out of range: rerank must be 0 or more") }
     guard nprobe >= 1 else { throw VQError.outOfRange("nprobe = \(nprobe) is out of range: nprobe must be 1 or more") }
   }
+}
+
+/// How the index scans codes.
+public enum ScanMode: String, Sendable, CaseIterable {
+  /// FastScan where the quantizer has it (RaBitQ), the quantizer's own estimator otherwise.
+  case auto
+  /// The quantizer's estimator over the flat codes (`estimateInnerProducts`), every row.
+  case codes
+  /// RaBitQ: 4-bit-LUT FastScan of the sign plane with error bounds, then the full estimate only for rows
+  /// whose upper bound can still enter the top candidates. Refused for other quantizers.
+  case fastScan = "fastscan"
 }
 
 /// One search result: a stable id and its score (the exact inner product after re-ranking, the

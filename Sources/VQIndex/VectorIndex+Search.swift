@@ -106,17 +106,17 @@ extension VectorIndex {
     let prepared = try quantizer.prepare(query: query)
     let rerank = originals != nil && parameters.rerank > 0
     var best = BestCandidates(capacity: rerank ? max(parameters.k, parameters.rerank * parameters.k) : parameters.k)
-
-    for (list, offset) in probes(query, nprobe: parameters.nprobe) {
-      var start = listOffsets[list]
-      let end = listOffsets[list + 1]
-      while start < end {
-        let block = start..<min(end, start + Self.scanBlockRows)
-        scratch.withUnsafeMutableBufferPointer { out in
-          quantizer.estimateInnerProducts(prepared, codes: codes, range: block, into: out)
-          scanBlock(out, rows: block, offset: offset, filter: parameters.filter, into: &best)
-        }
-        start = block.upperBound
+    let probes = probes(query, nprobe: parameters.nprobe)
+    switch parameters.scan {
+    case .codes:
+      scanCodes(prepared, probes: probes, filter: parameters.filter, scratch: &scratch, into: &best)
+    case .auto, .fastScan:
+      if let rabitq = quantizer as? RaBitQ, let state = fastScan {
+        scanFast(rabitq, prepared, state: state, probes: probes, filter: parameters.filter, into: &best)
+      } else if parameters.scan == .fastScan {
+        throw VQError.invalidArgument("scan=fastscan needs a rabitq index; this one is \(spec.description)")
+      } else {
+        scanCodes(prepared, probes: probes, filter: parameters.filter, scratch: &scratch, into: &best)
       }
     }
 
@@ -134,6 +134,25 @@ extension VectorIndex {
     let queryNorm = metric == .l2 ? query.reduce(Float(0)) { $0 + $1 * $1 } : 0
     return chosen.prefix(parameters.k).map { c in
       SearchHit(id: c.id, score: metric == .l2 ? queryNorm - c.key : c.key)
+    }
+  }
+
+  /// Every row of the probed lists through the quantizer's estimator, a block at a time.
+  func scanCodes(
+    _ prepared: PreparedQuery, probes: [(list: Int, offset: Float)], filter: IDFilter?, scratch: inout [Float],
+    into best: inout BestCandidates
+  ) {
+    for (list, offset) in probes {
+      var start = listOffsets[list]
+      let end = listOffsets[list + 1]
+      while start < end {
+        let block = start..<min(end, start + Self.scanBlockRows)
+        scratch.withUnsafeMutableBufferPointer { out in
+          quantizer.estimateInnerProducts(prepared, codes: codes, range: block, into: out)
+          scanBlock(out, rows: block, offset: offset, filter: filter, into: &best)
+        }
+        start = block.upperBound
+      }
     }
   }
 

@@ -75,6 +75,9 @@ public struct VectorIndex: Sendable {
   public private(set) var deletedCount: Int
   /// The live row of each id.
   var rowOfID: [UInt64: Int]
+  /// RaBitQ only: each list's codes in FastScan blocks and the per-row bound terms (derived from `codes`,
+  /// never stored).
+  let fastScan: FastScanState?
 
   init(
     spec: QuantizerSpec, dimension: Int, metric: IndexMetric, seed: UInt64, quantizer: any VectorQuantizer,
@@ -99,6 +102,7 @@ public struct VectorIndex: Sendable {
     var rows = [UInt64: Int](minimumCapacity: ids.count)
     for (row, id) in ids.enumerated() where tombstones[row >> 6] & (1 << UInt64(row & 63)) == 0 { rows[id] = row }
     rowOfID = rows
+    fastScan = (quantizer as? RaBitQ).map { FastScanState($0, codes: codes, listOffsets: listOffsets) }
   }
 
   // MARK: Facts

@@ -112,11 +112,14 @@ extension IndexCommand {
     var allow: String?
     @Flag(help: "Memory-map the index instead of reading it (for indexes larger than memory).")
     var mmap = false
+    @Option(help: "auto, codes (the quantizer's estimator on every row) or fastscan (rabitq: 4-bit LUT scan with bounds).")
+    var scan = "auto"
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
+      if ScanMode(rawValue: scan) == nil { throw ValidationError("--scan must be one of auto, codes, fastscan; got '\(scan)'") }
       if k < 1 { throw ValidationError("--k must be at least 1, got \(k)") }
       if rerank < 0 { throw ValidationError("--rerank must be 0 or more, got \(rerank)") }
       if nprobe < 1 { throw ValidationError("--nprobe must be at least 1, got \(nprobe)") }
@@ -148,7 +151,7 @@ extension IndexCommand {
           throw VQError.invalidArgument("\(groundTruth!): \(truth.columns) ids per query, fewer than k = \(k)")
         }
       }
-      let parameters = SearchParameters(k: k, rerank: rerank, nprobe: nprobe, filter: filter)
+      let parameters = SearchParameters(k: k, rerank: rerank, nprobe: nprobe, filter: filter, scan: ScanMode(rawValue: scan)!)
       let clock = ContinuousClock()
       let start = clock.now
       let results = try loaded.search(queryVectors, parameters: parameters, threads: threads.threads)

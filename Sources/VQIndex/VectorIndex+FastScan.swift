@@ -1,0 +1,182 @@
+import VQ
+
+/// The RaBitQ scan of the index, in two stages (as RaBitQ-Library searches):
+///
+/// 1. FastScan over the sign plane of every probed row (32 rows per `vpshufb` table lookup) gives an
+///    estimate and an interval [lower, upper] that holds with RaBitQ's ε0 guarantee widened by the
+///    LUT-quantization term. The `depth`-th largest lower bound so far is a threshold: a row whose upper
+///    bound is below it cannot be among the best `depth` and is dropped at once.
+/// 2. The survivors, in decreasing order of their upper bound, get the quantizer's full estimate (sign
+///    plane and extended bits, with the b-bit query), until the next upper bound cannot beat the
+///    `depth`-th best full estimate.
+///
+/// For B ≥ 2 most rows never touch their extended bits. For B = 1 the FastScan estimate ranks directly
+/// (it is the 1-bit estimate up to the table rounding).
+/// What the FastScan path of a RaBitQ index derives from its flat codes once.
+struct FastScanState: Sendable {
+  /// Each list's codes in FastScan blocks.
+  var lists: [FastScanCodes]
+  /// Per row: ‖o‖·√(1/γ² − 1)·ε0/√(D − 1), the query-independent factor of RaBitQ's sign-stage bound
+  /// (γ = min(1, ‖o‖ / (r·√D/2))); the half-width of a row's interval is ‖q‖·width + r·(LUT bound).
+  var widths: [Float]
+  /// Per row: the sign stage's rescale r.
+  var rescales: [Float]
+
+  init(_ rabitq: RaBitQ, codes: CodeBuffer, listOffsets: [Int]) {
+    lists = (0..<(listOffsets.count - 1)).map { l in rabitq.makeFastScanCodes(codes.slice(listOffsets[l]..<listOffsets[l + 1])) }
+    let norms = codes.side(RaBitQ.Field.norm)
+    rescales = codes.side(rabitq.bits == 1 ? RaBitQ.Field.rescale : RaBitQ.Field.signRescale)
+    let D = Double(rabitq.paddedDimension)
+    let boundScale = rabitq.epsilon / max(D - 1, 1).squareRoot()
+    let halfCodeNorm = D.squareRoot() / 2
+    widths = zip(norms, rescales).map { norm, rescale in
+      let norm = Double(norm), rescale = Double(rescale)
+      guard norm > 0, rescale > 0 else { return 0 }
+      let gamma = min(1, norm / (rescale * halfCodeNorm))
+      return Float(norm * max(0, 1 / (gamma * gamma) - 1).squareRoot() * boundScale)
+    }
+  }
+}
+
+/// A row that passed stage 1: its upper bound (as a ranking key) and its list's ⟨q, centroid⟩.
+struct Survivor {
+  var row: Int
+  var upper: Float
+  var offset: Float
+}
+
+extension VectorIndex {
+  func scanFast(
+    _ rabitq: RaBitQ, _ prepared: PreparedQuery, state: FastScanState, probes: [(list: Int, offset: Float)],
+    filter: IDFilter?, into best: inout BestCandidates
+  ) {
+    let fastQuery = rabitq.prepareFastScan(prepared)
+    let lists = state.lists
+    if rabitq.bits == 1 {
+      // The code is the sign plane: the FastScan estimate is the 1-bit estimate up to the LUT rounding
+      // (≤ r·M·Δ/2), so it ranks directly, as FAISS's IndexRaBitQFastScan does; re-ranking with the
+      // originals, when asked for, makes the final order exact.
+      var estimates = [Float](repeating: 0, count: Self.scanBlockRows)
+      let chunkBlocks = Self.scanBlockRows / FastScanCodes.blockSize
+      for (list, offset) in probes {
+        let codes = lists[list]
+        var block = 0
+        while block < codes.blockCount {
+          let blocks = block..<min(codes.blockCount, block + chunkBlocks)
+          estimates.withUnsafeMutableBufferPointer { e in
+            rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: e)
+            let first = listOffsets[list] + FastScanCodes.blockSize * blocks.lowerBound
+            let last = listOffsets[list] + min(codes.count, FastScanCodes.blockSize * blocks.upperBound)
+            scanBlock(e, rows: first..<last, offset: offset, filter: filter, into: &best)
+          }
+          block = blocks.upperBound
+        }
+      }
+      return
+    }
+    let depth = best.capacity
+    let l2 = metric == .l2
+    let chunkBlocks = Self.scanBlockRows / FastScanCodes.blockSize
+    var estimates = [Float](repeating: 0, count: Self.scanBlockRows)
+    // Stage 1: survivors (row, upper key) and the running depth-th best lower key.
+    var lowerBounds = BestCandidates(capacity: depth)
+    var survivors: [Survivor] = []
+    for (list, offset) in probes {
+      let codes = lists[list]
+      let firstRow = listOffsets[list]
+      var block = 0
+      while block < codes.blockCount {
+        let blocks = block..<min(codes.blockCount, block + chunkBlocks)
+        estimates.withUnsafeMutableBufferPointer { e in
+          rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: e)
+          let rows = (firstRow + FastScanCodes.blockSize * blocks.lowerBound)..<(firstRow + min(codes.count, FastScanCodes.blockSize * blocks.upperBound))
+          screen(
+            e, rows: rows, offset: offset, queryNorm: fastQuery.queryNorm, lutBound: fastQuery.lutErrorBound, state: state,
+            l2: l2, filter: filter, lowerBounds: &lowerBounds, survivors: &survivors)
+        }
+        block = blocks.upperBound
+      }
+    }
+    guard !survivors.isEmpty else { return }
+    let threshold = lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
+    survivors.removeAll { $0.upper < threshold }
+    survivors.sort { $0.upper > $1.upper || ($0.upper == $1.upper && ids[$0.row] < ids[$1.row]) }
+
+    // Stage 2: full estimates in decreasing order of the upper bound, a few rows per call (their codes
+    // gathered into one small buffer), until the next upper bound cannot beat the depth-th best.
+    var full = [Float](repeating: 0, count: Self.refineChunk)
+    var start = 0
+    while start < survivors.count {
+      if best.isFull && survivors[start].upper < best.worst.key { break }
+      let chunk = survivors[start..<min(survivors.count, start + Self.refineChunk)]
+      let gathered = codes.gather(chunk.map(\.row))
+      full.withUnsafeMutableBufferPointer { out in
+        quantizer.estimateInnerProducts(prepared, codes: gathered, range: 0..<chunk.count, into: out)
+      }
+      for (k, survivor) in chunk.enumerated() {
+        if best.isFull && survivor.upper < best.worst.key { break }
+        let row = survivor.row
+        var key = full[k] + survivor.offset
+        if l2 { key = 2 * key - squaredNorms![row] }
+        if key.isNaN { key = -.infinity }
+        let id = ids[row]
+        if best.admits(key: key, id: id) { best.insert(Candidate(key: key, id: id, row: row)) }
+      }
+      start += chunk.count
+    }
+  }
+
+  /// Survivors whose full estimate is computed per call in stage 2.
+  static let refineChunk = 32
+
+  /// Stage 1 for one chunk: bounds to keys, tombstones and the filter, the threshold, the survivors.
+  @inline(never)
+  func screen(
+    _ estimates: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, offset: Float, queryNorm: Float, lutBound: Float,
+    state: FastScanState, l2: Bool, filter: IDFilter?, lowerBounds: inout BestCandidates, survivors: inout [Survivor]
+  ) {
+    let n = rows.count, first = rows.lowerBound
+    // Pass 1 (branch-free, vectorizes): upper bounds as ranking keys, in place of the estimates; the
+    // half-widths go to `halfWidths`.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { halfWidths in
+      state.widths.withUnsafeBufferPointer { widths in
+        state.rescales.withUnsafeBufferPointer { rescales in
+          for k in 0..<n {
+            halfWidths[k] = queryNorm * widths[first + k] + rescales[first + k] * lutBound
+          }
+        }
+      }
+      if l2 {
+        squaredNorms!.withUnsafeBufferPointer { norms in
+          for k in 0..<n { estimates[k] = 2 * (estimates[k] + offset + halfWidths[k]) - norms[first + k] }
+        }
+      } else {
+        for k in 0..<n { estimates[k] = estimates[k] + offset + halfWidths[k] }
+      }
+      // Pass 2: most rows fail the threshold test; the rest go through tombstones, the filter and the
+      // running threshold (lower key = upper key − 2·half-width, or − 4·half-width for l2's 2⟨q,x⟩).
+      let widthToLower: Float = l2 ? 4 : 2
+      var threshold = lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
+      ids.withUnsafeBufferPointer { ids in
+        tombstones.withUnsafeBufferPointer { tombstones in
+          for k in 0..<n {
+            var up = estimates[k]
+            if up.isNaN { up = .infinity }
+            if up < threshold { continue }
+            let row = first + k
+            if tombstones[row >> 6] & (1 << UInt64(row & 63)) != 0 { continue }
+            let id = ids[row]
+            if let filter, !filter.contains(id) { continue }
+            survivors.append(Survivor(row: row, upper: up, offset: offset))
+            var lo = up - widthToLower * halfWidths[k]
+            if lo.isNaN { lo = -.infinity }
+            if lowerBounds.admits(key: lo, id: id) {
+              lowerBounds.insert(Candidate(key: lo, id: id, row: row))
+              if lowerBounds.isFull { threshold = lowerBounds.worst.key }
+            }
+          }
+        }
+      }
+    }
+  }
+}
