@@ -16,5 +16,8 @@ extension QuantizerRegistry {
     TurboQuantProd.method,
     QJL.method,
     RaBitQ.method,
+    BlockQuant.method,
+    E8P.method,
+    E8Voronoi.method,
   ])
 }
