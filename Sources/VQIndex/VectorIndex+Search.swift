@@ -187,25 +187,35 @@ extension VectorIndex {
     return TopK.largest(ranking, k: min(nprobe, lists)).map { ($0, innerProducts[$0]) }
   }
 
-  /// Offers the estimated rows of one block to `best`: key from the estimate, then the cheap threshold
-  /// test, then tombstones and the filter.
+  /// Offers the estimated rows of one block to `best`: keys from the estimates (one branch-free pass),
+  /// then one comparison with the running threshold per row; only rows that pass it look at tombstones,
+  /// the filter and the heap. A NaN estimate never enters.
   @inline(never)
   func scanBlock(
     _ estimates: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, offset: Float, filter: IDFilter?,
     into best: inout BestCandidates
   ) {
-    let l2 = metric == .l2
+    let n = rows.count, first = rows.lowerBound
+    if metric == .l2 {
+      squaredNorms!.withUnsafeBufferPointer { norms in
+        for k in 0..<n { estimates[k] = 2 * (estimates[k] + offset) - norms[first + k] }
+      }
+    } else if offset != 0 {
+      for k in 0..<n { estimates[k] += offset }
+    }
+    var threshold = best.isFull ? best.worst.key : -Float.infinity
     ids.withUnsafeBufferPointer { ids in
       tombstones.withUnsafeBufferPointer { tombstones in
-        for row in rows {
-          var key = estimates[row - rows.lowerBound] + offset
-          if l2 { key = 2 * key - squaredNorms![row] }
-          if key.isNaN { key = -.infinity }
+        for k in 0..<n {
+          let key = estimates[k]
+          if !(key >= threshold) { continue }
+          let row = first + k
           let id = ids[row]
           guard best.admits(key: key, id: id) else { continue }
           if tombstones[row >> 6] & (1 << UInt64(row & 63)) != 0 { continue }
           if let filter, !filter.contains(id) { continue }
           best.insert(Candidate(key: key, id: id, row: row))
+          if best.isFull { threshold = best.worst.key }
         }
       }
     }
