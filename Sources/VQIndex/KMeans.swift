@@ -104,21 +104,50 @@ public struct KMeans: Sendable {
   }
 
   /// The nearest centroid of every row (ties: smallest centroid index) and its squared distance.
+  ///
+  /// ‖x − c‖² = ‖x‖² − 2⟨x, c⟩ + ‖c‖², with four centroids per pass over x (four independent relaxed
+  /// dot products share each load of x), so the assignment runs at several times the speed of the direct
+  /// difference loop. The result is deterministic: the same arithmetic on every thread count.
   public static func assign(_ x: VectorBatch, to centroids: VectorBatch, threads: Int? = nil) throws -> (
     assignment: [Int], distances: [Float]
   ) {
     let d = x.dimension, k = centroids.count
+    let centroidNorms = centroids.squaredNorms()
     let parts = try Parallel.mapChunks(count: x.count, chunks: chunks, threads: threads) { range in
       var assignment = [Int](repeating: 0, count: range.count)
       var distances = [Float](repeating: 0, count: range.count)
       x.withUnsafeBufferPointer { xs in
         centroids.withUnsafeBufferPointer { cs in
           for i in range {
+            let row = xs.baseAddress! + i * d
+            var rowNorm: Float = 0
+            for j in 0..<d { rowNorm = Relaxed.multiplyAdd(row[j], row[j], rowNorm) }
             var best = 0
             var bestDistance = Float.infinity
-            for c in 0..<k {
-              let distance = squaredDistance(xs.baseAddress! + i * d, cs.baseAddress! + c * d, d)
+            var c = 0
+            while c + 4 <= k {
+              let c0 = cs.baseAddress! + c * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d
+              var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+              for j in 0..<d {
+                let v = row[j]
+                s0 = Relaxed.multiplyAdd(v, c0[j], s0)
+                s1 = Relaxed.multiplyAdd(v, c1[j], s1)
+                s2 = Relaxed.multiplyAdd(v, c2[j], s2)
+                s3 = Relaxed.multiplyAdd(v, c3[j], s3)
+              }
+              for (t, s) in [s0, s1, s2, s3].enumerated() {
+                let distance = max(0, rowNorm - 2 * s + centroidNorms[c + t])
+                if distance < bestDistance { best = c + t; bestDistance = distance }
+              }
+              c += 4
+            }
+            while c < k {
+              var s: Float = 0
+              let cc = cs.baseAddress! + c * d
+              for j in 0..<d { s = Relaxed.multiplyAdd(row[j], cc[j], s) }
+              let distance = max(0, rowNorm - 2 * s + centroidNorms[c])
               if distance < bestDistance { best = c; bestDistance = distance }
+              c += 1
             }
             assignment[i - range.lowerBound] = best
             distances[i - range.lowerBound] = bestDistance
