@@ -16,6 +16,8 @@ extension QuantizerRegistry {
     TurboQuantProd.method,
     QJL.method,
     RaBitQ.method,
+    ASQQuantizer.method,
+    ASQQuantizer.qsgdMethod,
     BlockQuant.method,
     E8P.method,
     E8Voronoi.method,
