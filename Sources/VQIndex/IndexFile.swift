@@ -27,7 +27,7 @@ public enum IndexFile {
   public static let version: UInt32 = 1
 
   enum SectionKind: UInt32, CaseIterable {
-    case codes = 1, side, ids, tombstones, listOffsets, originals, squaredNorms, centroids, fittedState
+    case codes = 1, side, ids, tombstones, listOffsets, originals, squaredNorms, centroids, fittedState, shard
 
     var name: String {
       switch self {
@@ -40,6 +40,7 @@ public enum IndexFile {
       case .squaredNorms: "squared norms"
       case .centroids: "centroids"
       case .fittedState: "fitted quantizer state"
+      case .shard: "shard"
       }
     }
   }
@@ -58,6 +59,7 @@ public enum IndexFile {
     // Arrays whose bytes the sections point at must outlive the write: keep them here.
     let listOffsets = index.listOffsets.map { UInt64($0) }
     let fitted = (index.quantizer as? any FittedStateQuantizer)?.fittedState ?? []
+    let shard = index.shard.map { [UInt64($0.index), UInt64($0.count), UInt64($0.totalRows)] } ?? []
     try index.codes.withUnsafeCodes { codes in
       try index.codes.withUnsafeAllSides { side in
         try index.ids.withUnsafeBytes { ids in
@@ -75,7 +77,10 @@ public enum IndexFile {
                       if let norms { sections.append((.squaredNorms, norms)) }
                       if let centroids { sections.append((.centroids, centroids)) }
                       if let fittedBytes { sections.append((.fittedState, fittedBytes)) }
-                      try writeFile(index, sections: sections, to: path)
+                      try shard.withUnsafeBytes { shardBytes in
+                        if !shard.isEmpty { sections.append((.shard, shardBytes)) }
+                        try writeFile(index, sections: sections, to: path)
+                      }
                     }
                   }
                 }
@@ -264,10 +269,22 @@ public enum IndexFile {
     let centroids = try centroidBytes.map { bytes -> VectorBatch in
       try VectorBatch(dimension: d, values: Array(bytes.bindMemory(to: Float.self)))
     }
-    return VectorIndex(
+    var index = VectorIndex(
       spec: header.spec, dimension: d, metric: header.metric, seed: header.seed, quantizer: quantizer,
       centroids: centroids, listOffsets: listOffsets, codes: codes, ids: ids, originals: originals,
       squaredNorms: normBytes.map { Array($0.bindMemory(to: Float.self)) }, tombstones: tombstones)
+    if let shardBytes = try optional(.shard, bytes: 24) {
+      let values = shardBytes.bindMemory(to: UInt64.self).map { Int(truncatingIfNeeded: $0) }
+      do {
+        index.shard = try ShardInfo(index: values[0], count: values[1], totalRows: values[2])
+      } catch {
+        throw VQError.corrupt(path: path, detail: "bad shard section: \(error)")
+      }
+      guard index.shard!.rows.count == n else {
+        throw VQError.corrupt(path: path, detail: "shard \(values[0])/\(values[1]) should hold \(index.shard!.rows.count) rows, the file holds \(n)")
+      }
+    }
+    return index
   }
 
   /// Reads only the header of `path` (and checks its checksum).

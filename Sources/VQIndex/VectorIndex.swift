@@ -28,11 +28,16 @@ public struct IndexConfiguration: Sendable {
   public var seed: UInt64
   /// Threads for training and encoding (nil: all cores). Results never depend on it.
   public var threads: Int?
+  /// IVF centroids trained beforehand (`KMeans.train`, `vq index train`): used as they are, `lists` is
+  /// their count. Sharded builds pass the same centroids to every shard.
+  public var centroids: VectorBatch?
 
   public init(
     spec: QuantizerSpec, metric: IndexMetric = .innerProduct, lists: Int = 0, keepOriginals: Bool = true,
-    trainingSampleSize: Int? = nil, kmeansIterations: Int = 20, seed: UInt64 = 42, threads: Int? = nil
+    trainingSampleSize: Int? = nil, kmeansIterations: Int = 20, seed: UInt64 = 42, threads: Int? = nil,
+    centroids: VectorBatch? = nil
   ) {
+    self.centroids = centroids
     self.spec = spec
     self.metric = metric
     self.lists = lists
@@ -75,6 +80,8 @@ public struct VectorIndex: Sendable {
   public private(set) var deletedCount: Int
   /// The live row of each id.
   var rowOfID: [UInt64: Int]
+  /// Set on a shard of a sharded build (`build(...shard:)`): which part of the base it holds.
+  public internal(set) var shard: ShardInfo?
   /// RaBitQ only: each list's codes in FastScan blocks and the per-row bound terms (derived from `codes`,
   /// never stored).
   let fastScan: FastScanState?
@@ -157,21 +164,20 @@ public struct VectorIndex: Sendable {
 
     var centroids: VectorBatch?
     var lists = [Int](repeating: 0, count: base.count)
-    if configuration.lists > 0 {
-      let sampleSize = min(base.count, configuration.trainingSampleSize ?? max(64 * configuration.lists, 10_000))
-      guard sampleSize >= configuration.lists else {
-        throw VQError.outOfRange(
-          "lists = \(configuration.lists) is out of range: the training sample has only \(sampleSize) vectors (need at least one per list)")
+    if let given = configuration.centroids {
+      guard given.dimension == base.dimension else {
+        throw VQError.dimensionMismatch(expected: base.dimension, got: given.dimension, what: "centroids")
       }
-      let sample = prepared.gather(sampleRows(count: base.count, size: sampleSize, seed: configuration.seed))
-      let kmeans = KMeans(
-        clusters: configuration.lists, iterations: configuration.kmeansIterations, seed: configuration.seed,
-        threads: configuration.threads)
-      let trained = try kmeans.train(sample)
+      guard given.count > 0 else { throw VQError.invalidArgument("the centroid set is empty") }
+      try given.validateFinite(source: "centroids")
+      centroids = given
+      lists = try KMeans.assign(prepared, to: given, threads: configuration.threads).assignment
+    } else if configuration.lists > 0 {
+      let trained = try trainCentroids(prepared: prepared, configuration: configuration)
       centroids = trained
       lists = try KMeans.assign(prepared, to: trained, threads: configuration.threads).assignment
     }
-    let listCount = max(configuration.lists, 1)
+    let listCount = max(centroids?.count ?? 0, 1)
     let order = listOrder(lists, listCount: listCount)
     let ordered = prepared.gather(order.rows)
     let residuals = centroids.map { subtractCentroids(ordered, centroids: $0, lists: order.rows.map { lists[$0] }) } ?? ordered
@@ -183,6 +189,32 @@ public struct VectorIndex: Sendable {
       originals: configuration.keepOriginals ? ordered : nil,
       squaredNorms: metric == .l2 ? ordered.squaredNorms() : nil,
       tombstones: emptyTombstones(rows: base.count))
+  }
+
+  /// The IVF centroids `build` would train on `base` with `configuration` (`configuration.lists` of
+  /// them): k-means++ and Lloyd on a seeded sample, after normalizing for the cosine metric. Train once
+  /// and pass them as `configuration.centroids` to every shard of a sharded build.
+  public static func trainCentroids(_ base: VectorBatch, configuration: IndexConfiguration) throws -> VectorBatch {
+    guard base.count > 0 else { throw VQError.invalidArgument("cannot train on an empty base set") }
+    guard configuration.lists >= 1 else {
+      throw VQError.outOfRange("lists = \(configuration.lists) is out of range: training needs 1 or more lists")
+    }
+    try base.validateFinite(source: "base")
+    let prepared = configuration.metric == .cosine ? try base.normalized(source: "base") : base
+    return try trainCentroids(prepared: prepared, configuration: configuration)
+  }
+
+  static func trainCentroids(prepared: VectorBatch, configuration: IndexConfiguration) throws -> VectorBatch {
+    let sampleSize = min(prepared.count, configuration.trainingSampleSize ?? max(64 * configuration.lists, 10_000))
+    guard sampleSize >= configuration.lists else {
+      throw VQError.outOfRange(
+        "lists = \(configuration.lists) is out of range: the training sample has only \(sampleSize) vectors (need at least one per list)")
+    }
+    let sample = prepared.gather(sampleRows(count: prepared.count, size: sampleSize, seed: configuration.seed))
+    let kmeans = KMeans(
+      clusters: configuration.lists, iterations: configuration.kmeansIterations, seed: configuration.seed,
+      threads: configuration.threads)
+    return try kmeans.train(sample)
   }
 
   static func checkDistinct(_ ids: [UInt64]) throws {

@@ -9,7 +9,7 @@ struct IndexCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "index",
     abstract: "Build and search compressed nearest-neighbour indexes (.vqx files).",
-    subcommands: [Build.self, Search.self, Info.self, Add.self, Delete.self, Compact.self])
+    subcommands: [Build.self, Search.self, Info.self, Add.self, Delete.self, Compact.self, Train.self, Merge.self])
 }
 
 /// Options every command that loads an index shares.
@@ -49,11 +49,16 @@ extension IndexCommand {
     var seed: UInt64 = 42
     @Flag(name: .customLong("no-originals"), help: "Do not keep the original vectors (no re-ranking; smaller file).")
     var noOriginals = false
+    @Option(help: "IVF centroids trained beforehand (.fvecs/.npy, from 'vq index train'); replaces --ivf.")
+    var centroids: String?
+    @Option(help: "Build shard i of n (0-based) of the base: its i-th contiguous range, read alone; join with 'vq index merge'.")
+    var shard: String?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
+      if centroids != nil && ivf > 0 { throw ValidationError("--centroids and --ivf exclude each other (the centroids fix the lists)") }
       if ivf < 0 { throw ValidationError("--ivf must be 0 (flat) or more, got \(ivf)") }
       if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
       if let trainSize, trainSize < 1 { throw ValidationError("--train-size must be at least 1, got \(trainSize)") }
@@ -62,15 +67,25 @@ extension IndexCommand {
 
     func run() throws {
       let spec = try QuantizerSpec(self.spec)
-      var vectors = try VectorIO.readVectors(at: base)
-      if let limit, limit < vectors.count { vectors = vectors.slice(0..<limit) }
+      let file = try MappedVectorFile(path: base)
+      let total = min(file.count, limit ?? file.count)
+      let shardInfo = try shard.map { try ShardInfo(parsing: $0, totalRows: total) }
+      let rows = shardInfo?.rows ?? 0..<total
+      let vectors = try file.read(rows)
+      let given = try centroids.map { path -> VectorBatch in
+        let c = try VectorIO.readVectors(at: path)
+        guard c.dimension == file.dimension else {
+          throw VQError.dimensionMismatch(expected: file.dimension, got: c.dimension, what: "centroids \(path)")
+        }
+        return c
+      }
+      let configuration = IndexConfiguration(
+        spec: spec, metric: try IndexCommand.metric(metric), lists: given?.count ?? ivf, keepOriginals: !noOriginals,
+        trainingSampleSize: trainSize, seed: seed, threads: threads.threads, centroids: given)
       let clock = ContinuousClock()
       let start = clock.now
-      let index = try VectorIndex.build(
-        vectors,
-        configuration: IndexConfiguration(
-          spec: spec, metric: try IndexCommand.metric(metric), lists: ivf, keepOriginals: !noOriginals,
-          trainingSampleSize: trainSize, seed: seed, threads: threads.threads))
+      let index = try shardInfo.map { try VectorIndex.buildShard(vectors, shard: $0, configuration: configuration) }
+        ?? VectorIndex.build(vectors, configuration: configuration)
       try IndexFile.write(index, to: out)
       let seconds = IndexCommand.seconds(clock.now - start)
       if json {
@@ -295,6 +310,67 @@ extension IndexCommand {
       loaded.compact()
       try IndexFile.write(loaded, to: out ?? index)
       print("dropped \(dropped) deleted rows; \(loaded.count) live")
+    }
+  }
+
+  struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Train IVF centroids once (k-means on a seeded sample), for 'build --centroids' and sharded builds.",
+      discussion: "The centroids are those 'vq index build --ivf N' would train with the same --metric, --train-size and --seed.")
+
+    @Option(help: "Base vectors: .fvecs, .bvecs or .npy.")
+    var base: String
+    @Option(help: "Number of lists (centroids).")
+    var ivf: Int
+    @Option(help: "The centroids file to write (.fvecs or .npy).")
+    var out: String
+    @Option(help: "ip, cosine or l2.")
+    var metric = "ip"
+    @Option(help: "Use only the first N base vectors.")
+    var limit: Int?
+    @Option(name: .customLong("train-size"), help: "Vectors in the k-means sample (default min(count, max(64·lists, 10000))).")
+    var trainSize: Int?
+    @Option(help: "Seed of the k-means sample and seeding.")
+    var seed: UInt64 = 42
+    @OptionGroup var threads: ThreadsOption
+
+    func validate() throws {
+      if ivf < 1 { throw ValidationError("--ivf must be at least 1, got \(ivf)") }
+      if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+      _ = try IndexCommand.metric(metric)
+    }
+
+    func run() throws {
+      var vectors = try VectorIO.readVectors(at: base)
+      if let limit, limit < vectors.count { vectors = vectors.slice(0..<limit) }
+      let centroids = try VectorIndex.trainCentroids(
+        vectors,
+        configuration: IndexConfiguration(
+          spec: try QuantizerSpec("fp32"), metric: try IndexCommand.metric(metric), lists: ivf, trainingSampleSize: trainSize,
+          seed: seed, threads: threads.threads))
+      try VectorIO.writeVectors(centroids, to: out)
+      print("trained \(centroids.count) centroids × \(centroids.dimension) into \(out)")
+    }
+  }
+
+  struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Join the shards of a sharded build into one index, byte-identical to a single build.")
+
+    @Argument(help: "The shard files (.vqx), in any order.")
+    var shards: [String]
+    @Option(help: "The merged index file to write (.vqx).")
+    var out: String
+
+    func validate() throws {
+      if shards.isEmpty { throw ValidationError("give the shard files to merge") }
+    }
+
+    func run() throws {
+      let loaded = try shards.map { try IndexFile.read($0, mapped: true) }
+      let merged = try VectorIndex.merge(loaded)
+      try IndexFile.write(merged, to: out)
+      print("merged \(shards.count) shards into \(out): \(merged.count) vectors")
     }
   }
 

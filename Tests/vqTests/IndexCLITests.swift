@@ -74,6 +74,32 @@ struct IndexCLITests {
     #expect(try search().allSatisfy { hits in hits.allSatisfy { !victims.contains($0) } })
   }
 
+  @Test("train once, build 3 shards, merge: byte-identical to one build with the same centroids; a missing shard is refused")
+  func shardedBuild() throws {
+    let fixtures = try Fixtures()
+    let centroids = fixtures.path("centroids.fvecs")
+    let train = try VQBinary.run(["index", "train", "--base", Self.base, "--ivf", "4", "--out", centroids])
+    #expect(train.status == 0, "stderr: \(train.stderr)")
+    let single = fixtures.path("single.vqx")
+    let common = ["--spec", "rabitq:bits=1", "--base", Self.base, "--centroids", centroids]
+    #expect(try VQBinary.run(["index", "build"] + common + ["--out", single]).status == 0)
+    var shards: [String] = []
+    for i in 0..<3 {
+      let path = fixtures.path("shard\(i).vqx")
+      let r = try VQBinary.run(["index", "build"] + common + ["--shard", "\(i)/3", "--out", path])
+      #expect(r.status == 0, "stderr: \(r.stderr)")
+      shards.append(path)
+    }
+    let merged = fixtures.path("merged.vqx")
+    let merge = try VQBinary.run(["index", "merge", shards[2], shards[0], shards[1], "--out", merged])
+    #expect(merge.status == 0, "stderr: \(merge.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: merged)) == Data(contentsOf: URL(fileURLWithPath: single)))
+    let partial = fixtures.path("partial.vqx")
+    let refused = try VQBinary.run(["index", "merge", shards[0], shards[2], "--out", partial])
+    #expect(refused.status == 2 && refused.stderr.contains("shard 1/3 is missing"), "\(refused.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: partial))
+  }
+
   @Test("bad input: exit 2, 'error:' naming the problem, and no output file")
   func badInput() throws {
     let fixtures = try Fixtures()
