@@ -715,3 +715,36 @@ void cvq_rabitq_quantize(const float *x, size_t n, float t, int exBits, uint8_t 
                          double out[4]) {
   CVQ_DISPATCH_VOID(quantize, x, n, t, exBits, signs, ex, out)
 }
+
+// MARK: - Sign-stage estimates (integers → floats)
+
+/// The narrowing to int32 is exact under the header's bound, so the conversion rounds as (float)int64 would,
+/// and it vectorizes (AVX2 has no int64 → float conversion).
+#define CVQ_SIGN_ESTIMATES_BODY                                                                          \
+  for (size_t k = 0; k < n; k++) {                                                                      \
+    const float inner = (step * (float)(int32_t)dot[k] + lo * (float)(int32_t)pop[k]) - offset;        \
+    out[k] = scale[k] * inner + add;                                                                    \
+  }
+
+static void sign_estimates_portable(const int64_t *dot, const int64_t *pop, size_t n, const float *scale, float step,
+                                    float lo, float offset, float add, float *out) {
+  CVQ_SIGN_ESTIMATES_BODY
+}
+
+#if CVQ_X86
+CVQ_TARGET_AVX2 static void sign_estimates_avx2(const int64_t *dot, const int64_t *pop, size_t n, const float *scale,
+                                                float step, float lo, float offset, float add, float *out) {
+  CVQ_SIGN_ESTIMATES_BODY
+}
+#endif
+
+void cvq_rabitq_sign_estimates(const int64_t *dot, const int64_t *pop, size_t n, const float *scale, float step,
+                               float lo, float offset, float add, float *out) {
+#if CVQ_X86
+  if (cvq_kernel_level() >= CVQ_LEVEL_AVX2) {
+    sign_estimates_avx2(dot, pop, n, scale, step, lo, offset, add, out);
+    return;
+  }
+#endif
+  sign_estimates_portable(dot, pop, n, scale, step, lo, offset, add, out);
+}

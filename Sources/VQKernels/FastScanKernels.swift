@@ -16,6 +16,18 @@ extension Kernels {
   }
 }
 
+extension Kernels {
+  /// `out[k] = scale[k] · (step · Float(sums[k]) + offset) + add` for k < count, each operation rounded on
+  /// its own (`FastScanReference.affine`); sums below 2^24. Turns FastScan sums into estimates.
+  public static func fastScanAffine(
+    _ sums: UnsafePointer<UInt32>, count: Int, scale: UnsafePointer<Float>, step: Float, offset: Float, add: Float,
+    into out: UnsafeMutablePointer<Float>
+  ) {
+    precondition(count >= 0)
+    cvq_fastscan_affine(sums, count, scale, step, offset, add, out)
+  }
+}
+
 /// The FastScan block layout and the scalar specification of `Kernels.fastScanAccumulate`.
 ///
 /// A block holds 32 vectors and, per pair of sub-quantizers (2p, 2p+1), 32 bytes: byte `16·h + j` (h = 0
@@ -38,6 +50,17 @@ public enum FastScanReference {
   @inline(__always)
   public static func position(vector v: Int, subcode m: Int) -> (byte: Int, high: Bool) {
     (bytesPerPair * (m >> 1) + 16 * (m & 1) + byte(ofSlot: v & 15), v >= 16)
+  }
+
+  /// `out[k] = scale[k] · (step · Float(sums[k]) + offset) + add`, each operation rounded on its own.
+  public static func affine(
+    _ sums: UnsafePointer<UInt32>, count: Int, scale: UnsafePointer<Float>, step: Float, offset: Float, add: Float,
+    into out: UnsafeMutablePointer<Float>
+  ) {
+    for k in 0..<count {
+      let value = step * Float(sums[k])
+      out[k] = scale[k] * (value + offset) + add
+    }
   }
 
   /// `out[32·b + v] = Σ_m luts[16·m + code_m(v)]`, in plain loops.

@@ -13,6 +13,15 @@ extension Kernels {
     cvq_rabitq_sign_dot(codes, stride, count, bytes, planes, Int32(planeCount), dot, popcount)
   }
 
+  /// The sign stage's estimates: `out[k] = scale[k]·((step·Float(dot[k]) + lo·Float(pop[k])) − offset) + add`,
+  /// each operation rounded on its own (see `RaBitQReference.signEstimates`); |dot|, |pop| < 2^31.
+  public static func rabitqSignEstimates(
+    dot: UnsafePointer<Int64>, popcount: UnsafePointer<Int64>, count: Int, scale: UnsafePointer<Float>,
+    step: Float, lo: Float, offset: Float, add: Float, into out: UnsafeMutablePointer<Float>
+  ) {
+    cvq_rabitq_sign_estimates(dot, popcount, count, scale, step, lo, offset, add, out)
+  }
+
   /// Extended code × integer query: `dot[k] = Σ_i e_i·query_i`, `sum[k] = Σ_i e_i`
   /// (see `RaBitQReference.exDot`).
   public static func rabitqExDot(

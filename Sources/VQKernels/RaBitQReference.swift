@@ -30,6 +30,18 @@ public enum RaBitQReference {
     }
   }
 
+  /// `out[k] = scale[k]·((step·Float(dot[k]) + lo·Float(pop[k])) − offset) + add`, each operation rounded
+  /// on its own (the sign stage's estimate from the integer inner products).
+  public static func signEstimates(
+    dot: UnsafePointer<Int64>, popcount: UnsafePointer<Int64>, count: Int, scale: UnsafePointer<Float>,
+    step: Float, lo: Float, offset: Float, add: Float, into out: UnsafeMutablePointer<Float>
+  ) {
+    for k in 0..<count {
+      let inner = step * Float(dot[k]) + lo * Float(popcount[k]) - offset
+      out[k] = scale[k] * inner + add
+    }
+  }
+
   /// For each of `count` codes (code k's ex plane at `codes + k·stride + offset`, `dimension` fields
   /// of `bits` bits): `dot[k] = Σ_i e_i·query_i` and `sum[k] = Σ_i e_i`.
   public static func exDot(

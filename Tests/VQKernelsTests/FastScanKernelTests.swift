@@ -66,3 +66,26 @@ extension KernelLevelSwitching {
     }
   }
 }
+
+extension KernelLevelSwitching.FastScanKernelTests {
+  /// The sums → estimates map at every level against the reference, bit for bit (lengths around the vector
+  /// widths, sums up to 2^24 − 1, negative and tiny scales).
+  @Test func affineMatchesTheReference() {
+    var g = SeededGenerator(seed: 77)
+    for n in [0, 1, 7, 8, 9, 31, 32, 33, 100] {
+      let sums = (0..<max(n, 1)).map { i in i == 0 ? UInt32((1 << 24) - 1) : UInt32(g.next() % (1 << 20)) }
+      let scale = (0..<max(n, 1)).map { i in i % 5 == 0 ? -Float(g.nextGaussian()) * 1e-3 : Float(g.nextGaussian()) }
+      let step: Float = 0.0123, offset: Float = -3.75, add: Float = 0.5
+      var expected = [Float](repeating: 0, count: max(n, 1))
+      FastScanReference.affine(sums, count: n, scale: scale, step: step, offset: offset, add: add, into: &expected)
+      for level in KernelLevel.supported {
+        var out = [Float](repeating: 9, count: n + 1)
+        KernelLevel.with(level) {
+          Kernels.fastScanAffine(sums, count: n, scale: scale, step: step, offset: offset, add: add, into: &out)
+        }
+        #expect(out.prefix(n).map(\.bitPattern) == expected.prefix(n).map(\.bitPattern), "level \(level) n \(n)")
+        #expect(out[n] == 9, "wrote past the end: level \(level) n \(n)")
+      }
+    }
+  }
+}

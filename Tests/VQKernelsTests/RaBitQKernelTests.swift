@@ -202,3 +202,29 @@ extension KernelLevelSwitching {
     }
   }
 }
+
+extension KernelLevelSwitching.RaBitQKernelTests {
+  /// The sign-stage estimate map at every level against `RaBitQReference.signEstimates`, bit for bit
+  /// (counts around the vector widths, integers up to 2^31 − 1, negative scales).
+  @Test func signEstimatesMatchTheReference() {
+    var g = SeededGenerator(seed: 31)
+    for n in [0, 1, 3, 4, 7, 8, 9, 33, 256] {
+      let dot = (0..<max(n, 1)).map { i in i == 0 ? Int64(Int32.max) : Int64(g.next() % (1 << 28)) }
+      let pop = (0..<max(n, 1)).map { _ in Int64(g.next() % 65536) }
+      let scale = (0..<max(n, 1)).map { i in Float(g.nextGaussian()) * (i % 3 == 0 ? -1 : 1) }
+      let step: Float = 0.0371, lo: Float = -1.25, offset: Float = 512.5, add: Float = 0.125
+      var expected = [Float](repeating: 0, count: max(n, 1))
+      RaBitQReference.signEstimates(dot: dot, popcount: pop, count: n, scale: scale, step: step, lo: lo,
+                                    offset: offset, add: add, into: &expected)
+      for level in KernelLevel.supported {
+        var out = [Float](repeating: 9, count: n + 1)
+        KernelLevel.with(level) {
+          Kernels.rabitqSignEstimates(dot: dot, popcount: pop, count: n, scale: scale, step: step, lo: lo,
+                                      offset: offset, add: add, into: &out)
+        }
+        #expect(out.prefix(n).map(\.bitPattern) == expected.prefix(n).map(\.bitPattern), "level \(level) n \(n)")
+        #expect(out[n] == 9, "wrote past the end: level \(level) n \(n)")
+      }
+    }
+  }
+}

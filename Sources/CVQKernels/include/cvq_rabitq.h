@@ -67,6 +67,12 @@ size_t cvq_rabitq_events(const float *a, const int32_t *A, size_t n, float ta, f
 void cvq_rabitq_quantize(const float *x, size_t n, float t, int exBits, uint8_t *signs, uint8_t *ex,
                          double out[4]);
 
+/// The sign stage's estimates from `cvq_rabitq_sign_dot`'s integers: for k < n,
+/// `out[k] = scale[k] · (((step · (float)dot[k]) + (lo · (float)pop[k])) − offset) + add`, each operation
+/// rounded on its own. Needs |dot[k]|, |pop[k]| < 2^31 (true for D ≤ 2^16 and ≤ 12 query planes).
+void cvq_rabitq_sign_estimates(const int64_t *dot, const int64_t *pop, size_t n, const float *scale, float step,
+                               float lo, float offset, float add, float *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -142,10 +142,10 @@ extension RaBitQ {
                       out[k] = Float(Double(rescales[start + k]) * inner) + centreDot
                     }
                   } else {
-                    for k in 0..<n {
-                      let inner = step * Float(dot[k]) + lo * Float(pop[k]) - signOffset
-                      out[k] = rescales[start + k] * inner + centreDot
-                    }
+                    // out[k] = rescale·(step·dot + lo·pop − signOffset) + centreDot, vectorized in C.
+                    Kernels.rabitqSignEstimates(
+                      dot: dot, popcount: pop, count: n, scale: rescales.baseAddress! + start, step: step, lo: lo,
+                      offset: signOffset, add: centreDot, into: out)
                   }
                   if withBounds {
                     let lowOut = lower!.baseAddress! + (start - range.lowerBound)

@@ -146,9 +146,8 @@ extension RaBitQ {
                 let first = 32 * block, written = 32 * (block - blockRange.lowerBound)
                 let valid = max(0, min(32 * n, count - first))
                 let out = estimates.baseAddress! + written
-                for k in 0..<valid {
-                  out[k] = rescales[first + k] * (step * Float(sums[k]) + offset) + centreDot
-                }
+                Kernels.fastScanAffine(sums.baseAddress!, count: valid, scale: rescales.baseAddress! + first, step: step,
+                                       offset: offset, add: centreDot, into: out)
                 for k in valid..<(32 * n) { out[k] = centreDot }
                 if let lower, let upper {
                   for k in 0..<(32 * n) {
