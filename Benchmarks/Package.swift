@@ -23,6 +23,12 @@ let package = Package(
       path: "Benchmarks/KernelBenchmarks",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
+    // swift-vq beside FAISS in one run (plain executable): swift run -c release --package-path Benchmarks SpeedComparison
+    .executableTarget(
+      name: "SpeedComparison",
+      dependencies: [.product(name: "VQ", package: "swift-vq")],
+      path: "Benchmarks/SpeedComparison"
+    ),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -75,8 +75,54 @@ let benchmarks: @Sendable () -> Void = {
     }
   }
 
-  // MARK: encode throughput of every product format, d = 1024, a batch of 1024 vectors
+  // MARK: encode d = 1024, 4 bits, rotate + quantize + pack (the issue-4 target: 2.8 M vectors/s on AVX2)
   let batch = TestBatch.unitGaussian(count: 1024, dimension: 1024, seed: 7)
+  for spec in ["eden:bits=4", "turbo-mse:bits=4", "eden:bits=4,rounds=1", "rabitq:bits=1"] {
+    guard let quantizer = try? QuantizerRegistry.standard.makeQuantizer(spec, dimension: 1024) else { continue }
+    Benchmark(
+      "encode \(spec) d=1024 ×1024 [\(level)]",
+      configuration: .init(metrics: [.wallClock, .throughput], timeUnits: .microseconds, warmupIterations: 2,
+                           scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 500)
+    ) { benchmark in
+      var codes = CodeBuffer(layout: quantizer.layout, count: 0)
+      benchmark.startMeasurement()
+      try quantizer.encode(batch, into: &codes)
+      benchmark.stopMeasurement()
+      blackHole(codes.count)
+    }
+  }
+
+  // MARK: the 1-bit RaBitQ estimator kernel and the FastScan kernel, 256 KB of codes (time per 1024 codes)
+  let scanConfiguration = Benchmark.Configuration(
+    metrics: [.wallClock], timeUnits: .nanoseconds, warmupIterations: 3, scalingFactor: .one,
+    maxDuration: .seconds(2), maxIterations: 5_000)
+  for d in [128, 1024] {
+    for planes in [1, 4] {
+      let bytes = d / 8, count = 1024
+      let codes = TestBatch.randomBytes(count * bytes, seed: UInt64(d)), query = TestBatch.randomBytes(planes * bytes, seed: 3)
+      Benchmark("1-bit estimator d=\(d) query bits=\(planes) ×1024 codes [\(level)]", configuration: scanConfiguration) {
+        benchmark in
+        var dot = [Int64](repeating: 0, count: 256), pop = dot
+        codes.withUnsafeBufferPointer { c in
+          for start in stride(from: 0, to: count, by: 256) {
+            Kernels.rabitqSignDot(codes: c.baseAddress! + start * bytes, stride: bytes, count: 256, bytes: bytes,
+                                  planes: query, planeCount: planes, dot: &dot, popcount: &pop)
+          }
+        }
+        blackHole(dot[0])
+      }
+    }
+    let pairs = d / 8, blocks = 32
+    let blocked = TestBatch.randomBytes(blocks * 32 * pairs, seed: 5), tables = TestBatch.randomBytes(32 * pairs, seed: 6)
+    Benchmark("FastScan kernel d=\(d) (\(2 * pairs) sub-quantizers) ×1024 codes [\(level)]", configuration: scanConfiguration) {
+      benchmark in
+      var sums = [UInt32](repeating: 0, count: 32 * blocks)
+      Kernels.fastScanAccumulate(blocks: blocked, blockCount: blocks, pairCount: pairs, luts: tables, into: &sums)
+      blackHole(sums[0])
+    }
+  }
+
+  // MARK: encode throughput of every product format, d = 1024, a batch of 1024 vectors
   for method in QuantizerRegistry.standard.methods where method.family == "product format" {
     guard let quantizer = try? QuantizerRegistry.standard.makeQuantizer(method.name, dimension: 1024) else { continue }
     Benchmark(
@@ -95,6 +141,11 @@ let benchmarks: @Sendable () -> Void = {
 
 /// Seeded unit-norm Gaussian vectors (the test-support helper lives in a test-only module).
 enum TestBatch {
+  static func randomBytes(_ n: Int, seed: UInt64) -> [UInt8] {
+    var g = SeededGenerator(seed: seed)
+    return (0..<n).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+  }
+
   static func unitGaussian(count: Int, dimension: Int, seed: UInt64) -> VectorBatch {
     var g = SeededGenerator(seed: seed)
     var values = [Float](repeating: 0, count: count * dimension)
