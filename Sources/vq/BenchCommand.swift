@@ -26,7 +26,20 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "Print the report JSON on stdout instead of the table.")
   var json = false
 
+  @Flag(help: "Print the direction-preservation table (research/geometry.md 1.5: spherical-code bound, cosine loss, angles, gap in bits) and exit.")
+  var geometry = false
+
+  @Flag(help: "Print the price-of-universality tables (research/geometry.md 2.3, with the embedded query set's spectrum) and exit.")
+  var universality = false
+
   func run() throws {
+    if geometry || universality {
+      let progress: (String) -> Void = { if Terminal.standardErrorIsTerminal { Terminal.writeError("\r\u{1B}[K\($0)") } }
+      if geometry { print(GeometryReport.text(try GeometryReport.run(progress: progress))) }
+      if universality { print(try UniversalityReport.text(progress: progress)) }
+      if Terminal.standardErrorIsTerminal { Terminal.writeError("\r\u{1B}[K") }
+      return
+    }
     let bitWidths = try bits.map(Self.parseBits)
     let specs = try Bench.plan(methods: methods.map(Bench.splitMethodList), bits: bitWidths)
     let reportPath = try Self.prepareFolder(out) + "/report.json"

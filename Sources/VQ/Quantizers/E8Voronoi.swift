@@ -53,6 +53,29 @@ public struct E8Voronoi: VectorQuantizer {
     return out
   }
 
+  /// The least squared error ‖x − β_j·v_j‖² over the scales, for one block of 8 values (tables, tests).
+  public static func bestError(_ x: [Double], q: Int, scales: [Double]) -> Double {
+    precondition(x.count == 8)
+    var candidate = [Double](repeating: 0, count: 8), scratch = [Double](repeating: 0, count: 16)
+    var k = [Int](repeating: 0, count: 8)
+    var best = Double.infinity
+    for beta in scales {
+      for i in 0..<8 { candidate[i] = x[i] / beta }
+      candidate.withUnsafeMutableBufferPointer { c in
+        scratch.withUnsafeMutableBufferPointer { s in
+          k.withUnsafeMutableBufferPointer { kk in
+            E8Lattice.voronoiEncode(c.baseAddress!, q: q, into: kk.baseAddress!, scratch: s.baseAddress!)
+            E8Lattice.voronoiDecode(kk.baseAddress!, q: q, into: c.baseAddress!, scratch: s.baseAddress!)
+          }
+        }
+      }
+      var e = 0.0
+      for i in 0..<8 { let t = x[i] - beta * candidate[i]; e += t * t }
+      best = Swift.min(best, e)
+    }
+    return best
+  }
+
   public let spec: QuantizerSpec
   public let dimension: Int
   public let bits: Int
