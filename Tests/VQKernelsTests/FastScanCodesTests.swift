@@ -140,3 +140,40 @@ extension KernelLevelSwitching {
     }
   }
 }
+
+extension KernelLevelSwitching.FastScanCodesTests {
+  /// Generic 4-bit product codes: quantized float tables scanned over blocks estimate Σ_m L_m[c_m] within
+  /// the documented bound M·Δ/2 (plus 1e-5 relative float slack), for odd and even M and a partial block.
+  @Test(arguments: [1, 7, 32, 96])
+  func genericTablesWithinTheirBound(subcodes: Int) {
+    var g = SeededGenerator(seed: UInt64(subcodes) &+ 17)
+    let count = 70
+    let bytesPerCode = (subcodes + 1) / 2
+    var codes = CodeBuffer(layout: CodeLayout(bytesPerCode: bytesPerCode), count: count)
+    codes.withUnsafeMutableCodes { bytes in
+      for i in 0..<count {
+        for k in 0..<bytesPerCode {
+          var byte = UInt8(truncatingIfNeeded: g.next())
+          if subcodes % 2 == 1, k == bytesPerCode - 1 { byte &= 15 }   // no sub-code past M
+          bytes[i * bytesPerCode + k] = byte
+        }
+      }
+    }
+    let floats = (0..<(16 * subcodes)).map { i in Float(g.nextGaussian()) * (i % 32 < 16 ? 1 : 0.1) }
+    let tables = FastScanTables(floats)
+    let fast = FastScanCodes(flat: codes)
+    var sums = [UInt32](repeating: 0, count: 32 * fast.blockCount)
+    sums.withUnsafeMutableBufferPointer { fast.accumulate(tables, blockRange: 0..<fast.blockCount, into: $0.baseAddress!) }
+    let scale = floats.reduce(0.0) { $0 + Double(abs($1)) }
+    for i in 0..<count {
+      let code = codes.code(i)
+      var exact = 0.0
+      for m in 0..<subcodes {
+        let c = m % 2 == 0 ? code[m / 2] & 15 : code[m / 2] >> 4
+        exact += Double(floats[16 * m + Int(c)])
+      }
+      let error = abs(Double(tables.value(sums[i])) - exact)
+      #expect(error <= Double(tables.errorBound) + 1e-5 * scale, "M \(subcodes) vector \(i): error \(error) bound \(tables.errorBound)")
+    }
+  }
+}

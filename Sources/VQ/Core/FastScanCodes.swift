@@ -128,3 +128,75 @@ public struct FastScanCodes: Sendable, Equatable {
     try blocks.withUnsafeBufferPointer(body)
   }
 }
+
+extension FastScanCodes {
+  /// Sums of 8-bit table entries for the 32 vectors of each block in `blockRange`:
+  /// `out[32·(b − start) + v] = Σ_m tables.bytes[16·m + code_m(32·b + v)]` (`Kernels.fastScanAccumulate`);
+  /// `out` holds `32·blockRange.count` values, entries past `count` are padding (zero sub-codes).
+  public func accumulate(_ tables: FastScanTables, blockRange: Range<Int>, into out: UnsafeMutablePointer<UInt32>) {
+    precondition(tables.bytes.count == FastScanReference.bytesPerPair * pairCount, "tables for \(tables.bytes.count / 16) sub-quantizers, codes have \(subcodeCount)")
+    precondition(blockRange.lowerBound >= 0 && blockRange.upperBound <= blockCount, "block range \(blockRange) outside 0..<\(blockCount)")
+    guard !blockRange.isEmpty else { return }
+    let bytesPerBlock = bytesPerBlock, pairs = pairCount
+    blocks.withUnsafeBufferPointer { b in
+      tables.bytes.withUnsafeBufferPointer { t in
+        Kernels.fastScanAccumulate(blocks: b.baseAddress! + blockRange.lowerBound * bytesPerBlock, blockCount: blockRange.count,
+                                   pairCount: pairs, luts: t.baseAddress!, into: out)
+      }
+    }
+  }
+}
+
+/// Float look-up tables of 4-bit sub-quantizers (16 entries each) quantized to bytes for FastScan, for any
+/// quantizer whose code is a list of 4-bit sub-codes (RaBitQ's sign nibbles, 4-bit product or block codes).
+///
+/// Table m is stored as T_m[c] = round((L_m[c] − min_m)/Δ) ∈ 0…255 with min_m = min_c L_m[c] and one step
+/// Δ = max_m (max_c L_m[c] − min_m)/255 for all tables, so that Σ_m L_m[c_m] ≈ Δ·S + offset with
+/// S = Σ_m T_m[c_m] (what `Kernels.fastScanAccumulate` returns) and offset = Σ_m min_m. Guarantee: the error
+/// is at most `errorBound` = M·Δ/2 (each entry is rounded to the nearest step), plus float rounding of the
+/// inputs' order; typically ≈ Δ·√(M/12). An odd M is padded with a zero table.
+public struct FastScanTables: Sendable {
+  /// `⌈M/2⌉ · 32` bytes: pair p = table 2p, then table 2p+1.
+  public let bytes: [UInt8]
+  /// Δ: the value of one table unit.
+  public let step: Float
+  /// Σ_m min_m: add to Δ·S.
+  public let offset: Float
+  /// M·Δ/2: the largest error of Δ·S + offset against Σ_m L_m[c_m].
+  public let errorBound: Float
+
+  /// Quantizes `tables` (M tables of 16 floats, table m at [16·m, 16·m + 16)); M = tables.count / 16.
+  public init(_ tables: [Float]) {
+    precondition(tables.count % 16 == 0, "tables hold 16 entries each, got \(tables.count) values")
+    let count = tables.count / 16, padded = count + count % 2
+    var minimum = [Double](repeating: 0, count: count)
+    var widest = 0.0
+    for m in 0..<count {
+      var lo = Double(tables[16 * m]), hi = lo
+      for c in 1..<16 {
+        lo = Swift.min(lo, Double(tables[16 * m + c]))
+        hi = Swift.max(hi, Double(tables[16 * m + c]))
+      }
+      minimum[m] = lo
+      widest = Swift.max(widest, hi - lo)
+    }
+    let step = widest / 255
+    var bytes = [UInt8](repeating: 0, count: 16 * padded)
+    if step > 0 {
+      for m in 0..<count {
+        for c in 0..<16 {
+          let level = ((Double(tables[16 * m + c]) - minimum[m]) / step).rounded(.toNearestOrEven)
+          bytes[16 * m + c] = UInt8(Swift.min(255, Swift.max(0, level)))
+        }
+      }
+    }
+    self.bytes = bytes
+    self.step = Float(step)
+    offset = Float(minimum.reduce(0, +))
+    errorBound = Float(Double(count) * step / 2)
+  }
+
+  /// Δ·S + offset: the estimate of Σ_m L_m[c_m] from a FastScan sum.
+  @inline(__always)
+  public func value(_ sum: UInt32) -> Float { step * Float(sum) + offset }
+}
