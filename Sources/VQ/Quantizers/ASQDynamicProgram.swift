@@ -80,6 +80,20 @@ private struct DivideAndConquerRowMinima<P: ASQRowMinimaProblem> {
     var rowLow = rowLow, columnLow = columnLow
     // The lower half is a loop (tail call), the upper half recursion: depth ≤ log2(n).
     while rowLow <= rowHigh {
+      if rowHigh - rowLow < 16 && columnHigh - columnLow < 96 {
+        // A small block: rows in order, each scanning from the previous row's argmin (monotone argmins
+        // put the leftmost minimum there or later) — the same minima without the calls.
+        var start = columnLow
+        for row in rowLow...rowHigh {
+          let first = lowerBounds.map { Swift.max(start, Int($0[row])) } ?? start
+          let last = Swift.min(columnHigh, row)
+          let (best, arg) = problem.leftmostMinimum(row: row, columns: Swift.min(first, last), last)
+          minima[row] = best
+          argmins[row] = UInt32(truncatingIfNeeded: arg)
+          start = arg
+        }
+        return
+      }
       let mid = (rowLow + rowHigh) >> 1
       let last = Swift.min(columnHigh, mid)
       let first = lowerBounds.map { Swift.max(columnLow, Int($0[mid])) } ?? columnLow
