@@ -584,6 +584,61 @@ CVQ_AVX2_BODY void sign_dot_paired_avx2(const uint8_t *codes, size_t stride, siz
                        pop + count - 1);
 }
 
+/// The 1-bit code (exBits = 0: sign plane and sums only), 8 coordinates per step. With K = 0 the body's
+/// level `p > 0 ? 0 : p` (p = t·|x_i|, truncated) is 0 unless p is NaN or negative; then every term of the
+/// body's Σ (k+½)·|x_i| is ½·|x_i| exactly, and halving commutes with every rounded add, so its 8 lanes are
+/// exactly half of Σ|x_i|'s, and Σ (2k+1)² = n. This path keeps the sign byte (one `vmovmskps`) and the two
+/// double sums Σ x_i², Σ |x_i| in lane l = i mod 8 (two 4-double registers each: the body's products and
+/// adds in the body's order), and returns 0 — leaving the work to the body — if any p was NaN or negative.
+CVQ_AVX2_BODY int quantize_signs_avx2_body(const float *x, size_t n, float t, uint8_t *signs, double out[4]) {
+  const __m256 vt = _mm256_set1_ps(t), zero = _mm256_setzero_ps();
+  const __m256 magnitudeMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256d sq0 = _mm256_setzero_pd(), sq1 = sq0, ab0 = sq0, ab1 = sq0;
+  __m256 unusual = zero;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 m = _mm256_and_ps(v, magnitudeMask);
+    unusual = _mm256_or_ps(unusual, _mm256_cmp_ps(_mm256_mul_ps(vt, m), zero, _CMP_NGE_UQ));
+    signs[i >> 3] = (uint8_t)_mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ));
+    const __m256d m0 = _mm256_cvtps_pd(_mm256_castps256_ps128(m)), m1 = _mm256_cvtps_pd(_mm256_extractf128_ps(m, 1));
+    const __m256d v0 = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), v1 = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    sq0 = _mm256_add_pd(sq0, _mm256_mul_pd(v0, v0));
+    sq1 = _mm256_add_pd(sq1, _mm256_mul_pd(v1, v1));
+    ab0 = _mm256_add_pd(ab0, m0);
+    ab1 = _mm256_add_pd(ab1, m1);
+  }
+  if (_mm256_movemask_ps(unusual) != 0) return 0;
+  double ip[8], sq[8], ab[8];
+  _mm256_storeu_pd(sq, sq0);
+  _mm256_storeu_pd(sq + 4, sq1);
+  _mm256_storeu_pd(ab, ab0);
+  _mm256_storeu_pd(ab + 4, ab1);
+  if (i < n) {
+    uint32_t signByte = 0;
+    for (int l = 0; i + (size_t)l < n; l++) {
+      const float v = x[i + l];
+      const float m = fabsf(v);
+      const float p = t * m;
+      if (!(p >= 0.0f)) return 0;
+      signByte |= (v > 0.0f ? 1u : 0u) << l;
+      sq[l] += (double)v * (double)v;
+      ab[l] += (double)m;
+    }
+    signs[i >> 3] = (uint8_t)signByte;
+  }
+  for (int l = 0; l < 8; l++) ip[l] = 0.5 * ab[l];
+  out[0] = cvq_combine8(ip);
+  out[1] = (double)n / 4.0;
+  out[2] = cvq_combine8(sq);
+  out[3] = cvq_combine8(ab);
+  return 1;
+}
+
+CVQ_TARGET_AVX2 static int quantize_signs_avx2(const float *x, size_t n, float t, uint8_t *signs, double out[4]) {
+  return quantize_signs_avx2_body(x, n, t, signs, out);
+}
+
 static void sign_dot_avx2(const uint8_t *codes, size_t stride, size_t count, size_t bytes, const uint8_t *planes,
                           int planeCount, int64_t *dot, int64_t *pop) __attribute__((target("avx2,fma,bmi2,popcnt")));
 static void sign_dot_avx2(const uint8_t *codes, size_t stride, size_t count, size_t bytes, const uint8_t *planes,
@@ -713,6 +768,9 @@ size_t cvq_rabitq_events(const float *a, const int32_t *A, size_t n, float ta, f
 
 void cvq_rabitq_quantize(const float *x, size_t n, float t, int exBits, uint8_t *signs, uint8_t *ex,
                          double out[4]) {
+#if CVQ_X86
+  if (exBits == 0 && cvq_kernel_level() >= CVQ_LEVEL_AVX2 && quantize_signs_avx2(x, n, t, signs, out)) return;
+#endif
   CVQ_DISPATCH_VOID(quantize, x, n, t, exBits, signs, ex, out)
 }
 
