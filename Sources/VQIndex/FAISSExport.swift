@@ -23,21 +23,20 @@ import VQ
 /// `VectorIndex.search` with `rerank` covering every probed row (and, for an `fp32` index, without
 /// re-ranking); over decoded vectors it equals a search that scores ⟨q, decode(x)⟩.
 ///
-/// Not exported as FAISS's own compressed indexes (the reason in each case; `FAISSExportError` carries
-/// the same text):
-/// - RaBitQ (IndexRaBitQ / IndexIVFRaBitQ behind an `LTra` transform holding the dense matrix of the
-///   rotation): the sign plane and FAISS's two 1-bit factors (‖r‖² and the dot-product multiplier) could
-///   be derived from swift-vq's `norm` and `rescale`, but FAISS's estimator quantizes the query
-///   deterministically (min-max, `qb` bits) where swift-vq rounds it randomly, FAISS's multi-bit
-///   codes store their own extended-plane factors (with an error factor) from a different rescale search,
-///   and FAISS's IVF variant rotates inside the transform before the coarse quantizer (the centroids would
-///   have to be rotated and padded to 2^k). The ids would differ by the estimators' noise, not by a
-///   bounded, testable amount; not implemented in this round.
+/// - `.rabitq` (`rabitq:bits=1`, `centre=none`, flat or IVF): FAISS's own IndexRaBitQ /
+///   IndexIVFRaBitQ over swift-vq's codes, behind the rotation as an explicit `LTra` matrix (see
+///   `FAISSRaBitQ`): FAISS returns the top-k of swift-vq's estimator evaluated with the float query;
+///   `VectorIndex.search` differs from it only by its randomized query rounding (`query-bits`).
+///
+/// Not exported as FAISS's own compressed indexes (`.rabitq` refuses them with the reason):
+/// - RaBitQ with B ≥ 2 (`Ixrr` / `Iwrr`): the sign plane and the extended plane's bit layout match, but
+///   FAISS's multi-bit record holds its own factors (an error factor and ex-factors from its rescale
+///   search); mapping swift-vq's `signRescale` / `rescale` onto them was not done in this round.
 /// - Scalar quantizer / TurboQuant (`IxSQ`): FAISS's TurboQuant codebooks and its rotation are its own
-///   (HRot with an mt19937 sign stream, or RR), the per-vector norm is stored differently; swift-vq's
+///   (HRot with an mt19937 sign stream, or RR) and the per-vector norm is stored differently; swift-vq's
 ///   codes do not map onto the stored layout.
-/// - EDEN (`IxEe` / `IwEe`): FAISS's EDEN stores its scale types and a code layout tied to its own
-///   rotation; not matched.
+/// - EDEN (`IxEe` / `IwEe`): FAISS stores its own scale type and a code layout tied to its rotation;
+///   not matched.
 public enum FAISSExport {
   /// Which FAISS index the export writes.
   public enum Structure: String, Sendable, CaseIterable {
@@ -47,16 +46,9 @@ public enum FAISSExport {
     case flat
     /// IndexIVFFlat (IVF indexes only).
     case ivfFlat = "ivf-flat"
-    /// IndexRaBitQ / IndexIVFRaBitQ: refused (see the type's documentation).
+    /// IndexRaBitQ / IndexIVFRaBitQ behind the rotation (`rabitq:bits=1`, `centre=none` only).
     case rabitq
   }
-
-  /// Why `.rabitq` is refused (the error message).
-  static let rabitqRefusal = """
-    FAISS's IndexRaBitQ cannot reproduce swift-vq's RaBitQ codes exactly (FAISS quantizes the query \
-    deterministically, swift-vq with randomized rounding; multi-bit factors come from a different rescale \
-    search); export as 'flat' or 'ivf-flat' (exact vectors) instead
-    """
 
   /// Writes `index` as a FAISS index file at `path`, atomically (nothing is left behind on error).
   public static func write(_ index: VectorIndex, to path: String, structure: Structure = .automatic) throws {
@@ -64,9 +56,8 @@ public enum FAISSExport {
       throw VQError.invalidArgument("FAISS files are written on little-endian machines only")
     #endif
     let resolved: Structure = structure == .automatic ? (index.isFlat ? .flat : .ivfFlat) : structure
+    let rabitq = resolved == .rabitq ? try FAISSRaBitQ.check(index) : nil
     switch resolved {
-    case .rabitq:
-      throw VQError.invalidArgument("\(path): faiss index type 'rabitq' is not supported: \(rabitqRefusal)")
     case .ivfFlat where index.isFlat:
       throw VQError.invalidArgument("\(path): faiss index type 'ivf-flat' needs an IVF index; this one is flat (use 'flat')")
     default: break
@@ -78,15 +69,15 @@ public enum FAISSExport {
     }
     let metric: Int32 = index.metric == .l2 ? 1 : 0
     let d = index.dimension
+    if let rabitq {
+      try AtomicFile.write(to: path) { sink in try FAISSRaBitQ.write(&sink, index: index, rabitq: rabitq, metric: metric) }
+      return
+    }
     try AtomicFile.write(to: path) { sink in
       if index.metric == .cosine {
         try FAISSRecord.header(&sink, code: "IxPT", dimension: d, count: exported.ids.count, metric: metric)
         try sink.write(littleEndian: Int32(1))  // transforms in the chain
-        try sink.write(FAISSRecord.fourcc("VNrm"))
-        try sink.write(littleEndian: Float(2))  // the L2 norm
-        try sink.write(littleEndian: Int32(d))  // d_in
-        try sink.write(littleEndian: Int32(d))  // d_out
-        try sink.write(littleEndian: UInt8(1))  // is_trained
+        try FAISSRecord.normalization(&sink, dimension: d)
       }
       if resolved == .flat {
         try FAISSRecord.header(&sink, code: "IxM2", dimension: d, count: exported.ids.count, metric: metric)
@@ -202,6 +193,15 @@ enum FAISSRecord {
     try sink.write(littleEndian: Int64(1 << 20))
     try sink.write(littleEndian: UInt8(1))  // is_trained
     try sink.write(littleEndian: metric)
+  }
+
+  /// NormalizationTransform (L2) of d-dimensional vectors.
+  static func normalization(_ sink: inout FileSink, dimension d: Int) throws {
+    try sink.write(fourcc("VNrm"))
+    try sink.write(littleEndian: Float(2))  // the L2 norm
+    try sink.write(littleEndian: Int32(d))  // d_in
+    try sink.write(littleEndian: Int32(d))  // d_out
+    try sink.write(littleEndian: UInt8(1))  // is_trained
   }
 
   /// IndexFlatIP (metric 0) or IndexFlatL2 (metric 1) holding `vectors`.
