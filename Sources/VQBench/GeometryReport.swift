@@ -99,23 +99,22 @@ public enum GeometryReport {
   public static func text(_ rows: [Row], dimensions: [Int] = dimensions) -> String {
     var out = "Direction preservation: x uniform on the sphere, L = 1 - E cos(x, Q(x)); gap = R_dir - R_eff(L) (bits/coordinate)\n"
     out += "bound = optimal spherical code with 2^(d R) points (geometry.md 1.3); angles in degrees; witness = u_i ~ i^-1/2\n"
-    out += String(format: "%-28@ %5@ %6@ %6@ %-22@ %7@ %7@ %7@ %7@ %7@\n",
-                  "method" as NSString, "d" as NSString, "R_dir" as NSString, "R_tot" as NSString, "L +- s.e." as NSString,
-                  "p99" as NSString, "max" as NSString, "witness" as NSString, "R_eff" as NSString, "gap" as NSString)
+    out += TextColumns.left("method", 30) + TextColumns.right("d", 5) + TextColumns.right("R_dir", 7)
+      + TextColumns.right("R_tot", 7) + "  " + TextColumns.left("L +- s.e.", 22)
+      + ["p99", "max", "witness", "R_eff", "gap"].map { TextColumns.right($0, 8) }.joined() + "\n"
     for group in [1, 2, 3, 4, 8] {
       for d in dimensions {
         let b = SphericalCodeBound.bound(dimension: d, rate: Double(group))
-        out += String(format: "%-28@ %5d %6.2f %6@ %-22@ %7@ %7@ %7@ %7.3f %7.3f\n",
-                      "bound R=\(group)" as NSString, d, Double(group), "-" as NSString,
-                      String(format: "%.4g", b.cosineLoss) as NSString, "-" as NSString,
-                      String(format: ">=%.2f", b.coveringAngleDegrees) as NSString, "-" as NSString, Double(group), 0.0)
+        out += TextColumns.left("bound R=\(group)", 30) + String(format: "%5d %6.2f      -  ", d, Double(group))
+          + TextColumns.left(String(format: "%.4g", b.cosineLoss), 22)
+          + TextColumns.right("-", 8) + TextColumns.right(String(format: ">=%.2f", b.coveringAngleDegrees), 8)
+          + TextColumns.right("-", 8) + String(format: " %7.3f %7.3f\n", Double(group), 0.0)
       }
       for row in rows where row.group == group {
         let s = row.statistics
-        out += String(format: "%-28@ %5d %6.2f %6.2f %-22@ %7.2f %7.2f %7.2f %7.3f %7.3f\n",
-                      row.label as NSString, row.dimension, row.directionRate, row.totalRate,
-                      String(format: "%.4g +- %.2g", s.cosineLoss, s.standardError) as NSString,
-                      s.p99Angle, s.maxAngle, row.witnessAngle, row.effectiveRate, row.gap)
+        out += TextColumns.left(row.label, 30) + String(format: "%5d %6.2f %6.2f  ", row.dimension, row.directionRate, row.totalRate)
+          + TextColumns.left(String(format: "%.4g +- %.2g", s.cosineLoss, s.standardError), 22)
+          + String(format: " %7.2f %7.2f %7.2f %7.3f %7.3f\n", s.p99Angle, s.maxAngle, row.witnessAngle, row.effectiveRate, row.gap)
       }
     }
     out += e8Line()
@@ -150,12 +149,12 @@ public enum GeometryReport {
         let betas = E8Voronoi.latticeScales(q: 1 << b, count: k)
         var total = 0.0
         var gv = SeededGenerator(seed: 41)
-        let n = blocks / 4
+        let n = blocks  // overloads make single-scale errors heavy-tailed: use every block
         for _ in 0..<n {
           let x = (0..<8).map { _ in gv.nextGaussian() }
           total += E8Voronoi.bestError(x, q: 1 << b, scales: betas) / 8
         }
-        line += String(format: " %d scale%@ %.4f (%.2f bits)", k, (k == 1 ? "" : "s") as NSString, total / Double(n),
+        line += " \(k) scale\(k == 1 ? "" : "s")" + String(format: " %.4f (%.2f bits)", total / Double(n),
                         Double(b) + Double(k.trailingZeroBitCount) / 8)
       }
       out += line + String(format: "; Lloyd-Max %.4f\n", lloyd[b]!)

@@ -41,6 +41,14 @@ public enum UniversalityReport {
     return (m, n, queries.count)
   }
 
+  /// The eigenvalues (mean 1) of the embedded base set's second moment (2 000 vectors: full rank).
+  public static func baseSecondMomentEigenvalues() throws -> [Double]? {
+    guard let data = EmbeddedData.miniLMSmall else { return nil }
+    let base = try VectorIO.readVectors(at: data.base.path)
+    let e = Universality.symmetricEigenvalues(Universality.secondMoment(base), size: base.dimension).map { Swift.max(0, $0) }
+    return Universality.normalized(e)
+  }
+
   /// Theory rows: the gap at R_wf = 1…4 for each spectrum.
   public static func theoryRows(_ spectra: [Spectrum], rates: [Double] = [1, 2, 3, 4]) -> [(String, [Double])] {
     spectra.map { s in (s.name, rates.map { Universality.theoreticalPrice(eigenvalues: s.eigenvalues, rate: $0) }) }
@@ -73,8 +81,7 @@ public enum UniversalityReport {
   public static func text(progress: (String) -> Void = { _ in }) throws -> String {
     var out = "Price of universality (geometry.md 2): bits per coordinate beyond reverse waterfilling on Sigma\n\n"
     out += "Theory: isotropic Gaussian codebook + Sigma-aware encoder, R_rc(D) - R_wf(D), n = 4096\n"
-    out += String(format: "%-24@ %8@ %8@ %8@ %8@\n", "spectrum" as NSString, "R_wf=1" as NSString, "2" as NSString,
-                  "3" as NSString, "4" as NSString)
+    out += TextColumns.left("spectrum", 26) + ["R_wf=1", "2", "3", "4"].map { TextColumns.right($0, 9) }.joined() + "\n"
     progress("theory rows")
     var spectra = syntheticSpectra(4096)
     let real = try querySecondMoment()
@@ -84,9 +91,12 @@ public enum UniversalityReport {
       let e = Universality.symmetricEigenvalues(real.matrix, size: real.dimension).map { Swift.max(0, $0) }
       realEigenvalues = e
       spectra.append(Spectrum(name: "minilm queries (n=\(real.dimension))", eigenvalues: e))
+      if let base = try baseSecondMomentEigenvalues() {
+        spectra.append(Spectrum(name: "minilm base (n=\(base.count))", eigenvalues: base))
+      }
     }
     for (name, gaps) in theoryRows(spectra) {
-      out += String(format: "%-24@", name as NSString) + gaps.map { String(format: " %8.4f", $0) }.joined() + "\n"
+      out += TextColumns.left(name, 26) + gaps.map { String(format: " %8.4f", $0) }.joined() + "\n"
     }
     if let e = realEigenvalues {
       let top = e.prefix(8).map { String(format: "%.2f", $0) }.joined(separator: " ")
@@ -94,8 +104,8 @@ public enum UniversalityReport {
       out += "  (minilm queries: \(real!.count) vectors, rank \(rank); top eigenvalues \(top), mean 1)\n"
     }
     out += "\nPractice: W ~ N(0, I), 400 vectors; D = mean e'Sigma e/n; price = b - R_wf(D)\n"
-    out += String(format: "%-24@ %-28@ %6@ %10@ %8@\n", "spectrum" as NSString, "quantizer" as NSString,
-                  "bits" as NSString, "D" as NSString, "price" as NSString)
+    out += TextColumns.left("spectrum", 26) + TextColumns.left("quantizer", 30) + TextColumns.right("bits", 5)
+      + TextColumns.right("D", 11) + TextColumns.right("price", 9) + "\n"
     var practicalSpectra = syntheticSpectra(64).filter { $0.name != "two-level 10%/90%" }
     practicalSpectra[3] = Spectrum(name: "spiked 4 x50", eigenvalues: Universality.spikedSpectrum(64, spikes: 4, factor: 50))
     var cases: [(Spectrum, [Double]?)] = practicalSpectra.map { ($0, nil) }
@@ -106,13 +116,23 @@ public enum UniversalityReport {
       for p in practicalSpecs {
         progress("\(spectrum.name): \(p.label)")
         for r in try practical(spec: p.spec, bits: p.bits, eigenvalues: spectrum.eigenvalues, matrix: matrix) {
-          out += String(format: "%-24@ %-28@ %6d %10.4f %8.3f\n", spectrum.name as NSString, p.label as NSString,
-                        r.bits, r.distortion, r.price)
+          out += TextColumns.left(spectrum.name, 26) + TextColumns.left(p.label, 30)
+            + String(format: "%5d %10.4f %8.3f\n", r.bits, r.distortion, r.price)
         }
       }
     }
     out += "\nA Sigma-oblivious quantizer has an isotropic error (D equals its plain MSE whatever Sigma is), so it pays\n"
     out += "the whole waterfilling advantage; the universal codebook of the paper pays at most 0.11 bit.\n"
     return out
+  }
+}
+
+/// Fixed-width text columns (Foundation's `%-24@` does not pad on Linux).
+enum TextColumns {
+  static func left(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+  }
+  static func right(_ s: String, _ width: Int) -> String {
+    s.count >= width ? " " + s : String(repeating: " ", count: width - s.count) + s
   }
 }
