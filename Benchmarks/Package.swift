@@ -29,6 +29,16 @@ let package = Package(
       dependencies: [.product(name: "VQ", package: "swift-vq")],
       path: "Benchmarks/SpeedComparison"
     ),
+    // Adaptive stochastic quantization (issue 6): exact and sort-free approximate ASQ at d = 2^20.
+    .executableTarget(
+      name: "ASQBenchmarks",
+      dependencies: [
+        .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "VQ", package: "swift-vq"),
+      ],
+      path: "Benchmarks/ASQBenchmarks",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
   ],
   swiftLanguageModes: [.v6]
 )
