@@ -13,6 +13,9 @@ import Darwin
 /// durable. Readers therefore see either the old file or the complete new one, never a partial file.
 /// If `body` or any step before the rename throws, the temporary file is removed and an existing file
 /// at `path` is left untouched. A file replaced this way keeps the permission bits of the old one.
+/// A writer killed before its rename (SIGKILL, power loss) leaves its temporary file behind; the next
+/// successful write of the same target removes the temporary files of writers that are no longer
+/// running (their pid is in the name), so they never accumulate.
 public enum AtomicFile {
   /// Writes the file at `path` from what `body` writes into the sink.
   public static func write(to path: String, _ body: (inout FileSink) throws -> Void) throws {
@@ -49,6 +52,27 @@ public enum AtomicFile {
       throw error
     }
     syncFolder(folder)
+    removeStaleTemporaryFiles(folder: folder, name: name)
+  }
+
+  /// Removes `.<name>.tmp-<pid>-<tag>` files in `folder` whose writer process no longer exists
+  /// (`kill(pid, 0)` fails with ESRCH). Files of live writers, of this process and of other targets
+  /// are left alone. Best effort: failures are ignored.
+  static func removeStaleTemporaryFiles(folder: String, name: String) {
+    guard let directory = opendir(folder) else { return }
+    defer { closedir(directory) }
+    let prefix = ".\(name).tmp-"
+    var stale: [String] = []
+    while let entry = readdir(directory) {
+      let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      guard entryName.hasPrefix(prefix) else { continue }
+      let rest = entryName.dropFirst(prefix.count)
+      guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0, pid != getpid() else { continue }
+      if kill(pid, 0) != 0 && errno == ESRCH { stale.append(entryName) }
+    }
+    for entryName in stale { unlink((folder == "/" ? "" : folder) + "/" + entryName) }
   }
 
   /// Creates a new, empty temporary file next to the target (O_EXCL, so never someone else's file).
