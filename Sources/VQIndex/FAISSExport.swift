@@ -23,20 +23,16 @@ import VQ
 /// `VectorIndex.search` with `rerank` covering every probed row (and, for an `fp32` index, without
 /// re-ranking); over decoded vectors it equals a search that scores ⟨q, decode(x)⟩.
 ///
-/// - `.rabitq` (`rabitq:bits=1`, `centre=none`, flat or IVF): FAISS's own IndexRaBitQ /
+/// - `.rabitq` (`rabitq:bits=B`, `centre=none`, flat or IVF): FAISS's own IndexRaBitQ /
 ///   IndexIVFRaBitQ over swift-vq's codes, behind the rotation as an explicit `LTra` matrix (see
 ///   `FAISSRaBitQ`): FAISS returns the top-k of swift-vq's estimator evaluated with the float query;
 ///   `VectorIndex.search` differs from it only by its randomized query rounding (`query-bits`).
 ///
-/// Not exported as FAISS's own compressed indexes (`.rabitq` refuses them with the reason):
-/// - RaBitQ with B ≥ 2 (`Ixrr` / `Iwrr`): the sign plane and the extended plane's bit layout match, but
-///   FAISS's multi-bit record holds its own factors (an error factor and ex-factors from its rescale
-///   search); mapping swift-vq's `signRescale` / `rescale` onto them was not done in this round.
-/// - Scalar quantizer / TurboQuant (`IxSQ`): FAISS's TurboQuant codebooks and its rotation are its own
-///   (HRot with an mt19937 sign stream, or RR) and the per-vector norm is stored differently; swift-vq's
-///   codes do not map onto the stored layout.
-/// - EDEN (`IxEe` / `IwEe`): FAISS stores its own scale type and a code layout tied to its rotation;
-///   not matched.
+/// Not exported as FAISS's own compressed indexes (export them as `flat` / `ivf-flat`, exact vectors):
+/// - Scalar quantizer / TurboQuant (`IxSQ`) and EDEN (`IxEe` / `IwEe`): an exact mapping needs FAISS's
+///   stored codebook, scale and norm conventions to equal swift-vq's (`turbo-mse`, `eden`), and FAISS
+///   applies its own rotation inside these records; the layouts were not compared in this round, so
+///   nothing is written that could silently rank differently.
 public enum FAISSExport {
   /// Which FAISS index the export writes.
   public enum Structure: String, Sendable, CaseIterable {
@@ -46,7 +42,7 @@ public enum FAISSExport {
     case flat
     /// IndexIVFFlat (IVF indexes only).
     case ivfFlat = "ivf-flat"
-    /// IndexRaBitQ / IndexIVFRaBitQ behind the rotation (`rabitq:bits=1`, `centre=none` only).
+    /// IndexRaBitQ / IndexIVFRaBitQ behind the rotation (`rabitq`, `centre=none` only).
     case rabitq
   }
 

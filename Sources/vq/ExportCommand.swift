@@ -12,10 +12,10 @@ struct ExportCommand: ParsableCommand {
       --format faiss writes IndexIDMap2(IndexFlatIP/L2) over the live vectors (flat indexes) or IndexIVFFlat \
       with the same centroids, lists and ids (IVF indexes); metric cosine adds an L2 NormalizationTransform \
       (IndexPreTransform). The vectors are the originals when the index keeps them, else the decoded codes. \
-      --faiss-index flat forces the flat form. --faiss-index rabitq (rabitq:bits=1, centre=none) writes \
+      --faiss-index flat forces the flat form. --faiss-index rabitq (rabitq, centre=none) writes \
       FAISS's IndexRaBitQ / IndexIVFRaBitQ over the same codes behind the rotation as a LinearTransform; \
       FAISS then ranks by swift-vq's estimator with the float query (qb=0). Other compressed FAISS indexes \
-      (RaBitQ bits ≥ 2, SQ/TurboQuant, EDEN) are not written: their stored layouts do not match.
+      (SQ/TurboQuant, EDEN) are not written: their stored layouts do not match.
       --format fvecs|npy writes the decoded vectors (quantizer.decode of the codes, plus the list centroid \
       for IVF) of the live rows in ascending id order. When the ids are not exactly 0..<count (custom ids, \
       deletions), their ids go to a sidecar OUT-without-extension.ids.ivecs (one id per row, int32).

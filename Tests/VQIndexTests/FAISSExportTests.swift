@@ -70,14 +70,14 @@ struct FAISSExportFormatTests {
     #expect(Set(live.ids) == Set(decoded.ids))
   }
 
-  @Test("refusals: rabitq for bits=2, centre=mean or fp32, ivf-flat on a flat index, a missing folder; no file is left")
+  @Test("refusals: rabitq for centre=mean or fp32, ivf-flat on a flat index, a missing folder; no file is left")
   func refusals() throws {
     let dir = try Self.folder()
     defer { try? FileManager.default.removeItem(at: dir) }
     let x = try Self.base(count: 50)
     let index = try VectorIndex.build(x, configuration: IndexConfiguration(spec: try QuantizerSpec("rabitq:bits=1")))
     let path = dir.appendingPathComponent("x.faissindex").path
-    for spec in ["rabitq:bits=2", "rabitq:bits=1,centre=mean", "fp32"] {
+    for spec in ["rabitq:bits=1,centre=mean", "fp32"] {
       let other = try VectorIndex.build(x, configuration: IndexConfiguration(spec: try QuantizerSpec(spec)))
       #expect(throws: VQError.self, "\(spec)") { try FAISSExport.write(other, to: path, structure: .rabitq) }
     }
@@ -178,8 +178,9 @@ struct FAISSExportRoundTripTests {
 }
 
 extension FAISSExportRoundTripTests {
-  /// swift-vq's 1-bit RaBitQ estimator with the exact float query (no query rounding): ⟨q, c⟩ +
-  /// rescale·⟨s/2, P·q⟩ per live row; the top-k by the index's ranking key, ties to the smaller id.
+  /// swift-vq's RaBitQ estimator with the exact float query (no query rounding): ⟨q, c⟩ +
+  /// rescale·⟨x̄, P·q⟩ per live row (x̄_j = b_j·2^(B−1) + e_j − (2^B − 1)/2); the top-k by the index's
+  /// ranking key, ties to the smaller id.
   static func exactQueryTopK(_ index: VectorIndex, query raw: [Float], k: Int) throws -> [Int] {
     let rabitq = try #require(index.quantizer as? RaBitQ)
     var query = raw
@@ -190,6 +191,7 @@ extension FAISSExportRoundTripTests {
     let rotated = rabitq.rotation.apply(query)
     let D = rabitq.paddedDimension, d = index.dimension
     let rescales = index.codes.side(RaBitQ.Field.rescale)
+    let exBits = rabitq.extendedBits, half = Double((1 << rabitq.bits) - 1) / 2
     var keyed: [(key: Double, id: UInt64)] = []
     for l in 0..<index.listCount {
       var offset = 0.0
@@ -198,9 +200,17 @@ extension FAISSExportRoundTripTests {
       }
       for row in index.listOffsets[l]..<index.listOffsets[l + 1] where !index.isDeleted(row: row) {
         let code = index.codes.code(row)
-        var signed = 0.0
-        for j in 0..<D { signed += code[j >> 3] & (1 << UInt8(j & 7)) != 0 ? Double(rotated[j]) : -Double(rotated[j]) }
-        let estimate = offset + Double(rescales[row]) * 0.5 * signed
+        var dot = 0.0
+        for j in 0..<D {
+          var e = 0
+          for k in 0..<exBits {
+            let position = j * exBits + k
+            if code[rabitq.signBytes + (position >> 3)] & (1 << UInt8(position & 7)) != 0 { e |= 1 << k }
+          }
+          let sign = code[j >> 3] & (1 << UInt8(j & 7)) != 0 ? 1 << exBits : 0
+          dot += (Double(sign + e) - half) * Double(rotated[j])
+        }
+        let estimate = offset + Double(rescales[row]) * dot
         let key = index.metric == .l2 ? 2 * estimate - Double(index.squaredNorms![row]) : estimate
         keyed.append((key, index.ids[row]))
       }
@@ -216,14 +226,21 @@ extension FAISSExportRoundTripTests {
     Case(spec: "rabitq:bits=1", metric: .innerProduct, lists: 16, nprobe: 16, originals: false),
     Case(spec: "rabitq:bits=1", metric: .l2, lists: 16, nprobe: 16, originals: false),
     Case(spec: "rabitq:bits=1", metric: .cosine, lists: 16, nprobe: 16, originals: false),
+    Case(spec: "rabitq:bits=4", metric: .innerProduct, lists: 0, nprobe: 1, originals: false),
+    Case(spec: "rabitq:bits=2", metric: .l2, lists: 0, nprobe: 1, originals: false),
+    Case(spec: "rabitq:bits=4", metric: .cosine, lists: 16, nprobe: 16, originals: false),
+    Case(spec: "rabitq:bits=3", metric: .l2, lists: 16, nprobe: 16, originals: false),
   ]
 
-  /// FAISS's IndexRaBitQ / IndexIVFRaBitQ (qb = 0) over the exported codes ranks exactly by swift-vq's
-  /// estimator with the float query: the top-10 lists must be identical, query by query. And
-  /// `VectorIndex.search` (query rounded to 4 bits at random) must overlap FAISS's top-10 by ≥ 0.98:
-  /// measured 0.995 (flat ip) and 0.999 (IVF 16 ip) over 1,000 hits; the standard error of such an
-  /// overlap is √(0.995·0.005/1000) ≈ 0.002, so 0.98 sits more than 3 of them below.
-  @Test("rabitq:bits=1 as FAISS RaBitQ: FAISS's top-10 = swift-vq's estimator with the float query", arguments: rabitqCases)
+  /// FAISS's IndexRaBitQ / IndexIVFRaBitQ (qb = 0) over the exported codes ranks by swift-vq's
+  /// estimator with the float query: B = 1, the top-10 lists must be identical, query by query; B ≥ 2,
+  /// at least 98 of 100 (FAISS skips the full estimate of rows whose sign-stage bound, ε0 = 1.9, says
+  /// they cannot enter; measured 99 or 100) and a top-10 overlap ≥ 0.995 (measured ≥ 0.999).
+  /// `VectorIndex.search` (query rounded to `query-bits` at random; FastScan screening for B ≥ 2)
+  /// must overlap FAISS's top-10 by ≥ 0.93: measured 0.954 (bits=2, 5 query bits) to 0.999 over 1,000
+  /// hits; the standard error of an overlap near 0.95 is √(0.95·0.05/1000) ≈ 0.007, so 0.93 sits about
+  /// 3 of them below the lowest measurement.
+  @Test("rabitq as FAISS RaBitQ: FAISS's top-10 = swift-vq's estimator with the float query", arguments: rabitqCases)
   func rabitqExport(_ c: Case) throws {
     let (index, queries, queryPath) = try Self.build(c)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vq-faiss-\(UUID().uuidString)")
@@ -236,11 +253,17 @@ extension FAISSExportRoundTripTests {
       try Self.exactQueryTopK(index, query: queries.withRow(q) { Array($0) }, k: 10)
     }
     let same = zip(exact, theirs).filter { $0 == $1 }.count
-    #expect(same == 100, "\(c.testDescription): \(same) of 100 queries have identical top-10 ids")
+    let exactOverlap = Double(zip(exact, theirs).map { Set($0).intersection($1).count }.reduce(0, +)) / 1000
+    if c.spec == "rabitq:bits=1" {
+      #expect(same == 100, "\(c.testDescription): \(same) of 100 queries have identical top-10 ids")
+    } else {
+      #expect(same >= 98, "\(c.testDescription): \(same) of 100 queries have identical top-10 ids")
+      #expect(exactOverlap >= 0.995, "\(c.testDescription): top-10 overlap with the float-query estimator \(exactOverlap)")
+    }
     let ours = try index.search(queries, parameters: SearchParameters(k: 10, nprobe: c.nprobe)).map { $0.map { Int($0.id) } }
     let overlap = Double(zip(ours, theirs).map { Set($0).intersection($1).count }.reduce(0, +)) / 1000
-    print("faiss-export \(c.testDescription) as IndexRaBitQ: identical \(same)/100, search overlap \(overlap)")
-    #expect(overlap >= 0.98, "\(c.testDescription): top-10 overlap with VectorIndex.search \(overlap)")
+    print("faiss-export \(c.testDescription) as IndexRaBitQ: identical \(same)/100 (overlap \(exactOverlap)), search overlap \(overlap)")
+    #expect(overlap >= 0.93, "\(c.testDescription): top-10 overlap with VectorIndex.search \(overlap)")
   }
 }
 

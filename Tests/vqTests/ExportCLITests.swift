@@ -78,12 +78,13 @@ struct ExportCLITests {
     let fixtures = try Fixtures()
     let index = fixtures.path("a.vqx")
     #expect(try VQBinary.run(["index", "build", "--spec", "rabitq:bits=2", "--base", Self.base, "--out", index, "--limit", "200"]).status == 0)
+    #expect(try VQBinary.run(["index", "build", "--spec", "fp32", "--base", Self.base, "--out", fixtures.path("fp32.vqx"), "--limit", "100"]).status == 0)
     let out = fixtures.path("x.out")
     let cases: [[String]] = [
       ["export", index, "--format", "hnsw", "--out", out],
-      ["export", index, "--format", "faiss", "--faiss-index", "rabitq", "--out", out],  // bits=2: not mapped
       ["export", index, "--format", "faiss", "--faiss-index", "ivf-flat", "--out", out],  // a flat index
       ["export", index, "--format", "faiss", "--faiss-index", "pq", "--out", out],
+      ["export", fixtures.path("fp32.vqx"), "--format", "faiss", "--faiss-index", "rabitq", "--out", out],  // not rabitq
       ["export", index, "--format", "faiss", "--out", fixtures.path("missing/x.faissindex")],
       ["export", index, "--format", "fvecs", "--out", out],  // extension does not match
       ["export", fixtures.path("nothing.vqx"), "--format", "faiss", "--out", out],
@@ -96,6 +97,6 @@ struct ExportCLITests {
       #expect(r.stderr.hasPrefix("error: "), "\(arguments): \(r.stderr)")
       #expect(!FileManager.default.fileExists(atPath: out), "\(arguments) left \(out)")
     }
-    #expect(try FileManager.default.contentsOfDirectory(atPath: fixtures.path(".")).sorted() == ["a.vqx"])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: fixtures.path(".")).sorted() == ["a.vqx", "fp32.vqx"])
   }
 }
