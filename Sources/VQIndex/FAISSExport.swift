@@ -59,9 +59,8 @@ public enum FAISSExport {
     default: break
     }
     guard index.count > 0 else { throw VQError.invalidArgument("\(path): the index holds no live vectors to export") }
-    let exported = try liveVectors(index)
-    for (i, id) in exported.ids.enumerated() where id > UInt64(Int64.max) {
-      throw VQError.outOfRange("id \(id) (live row \(i)) is beyond FAISS's largest id \(Int64.max)")
+    for (row, id) in index.ids.enumerated() where id > UInt64(Int64.max) && !index.isDeleted(row: row) {
+      throw VQError.outOfRange("id \(id) (row \(row)) is beyond FAISS's largest id \(Int64.max)")
     }
     let metric: Int32 = index.metric == .l2 ? 1 : 0
     let d = index.dimension
@@ -69,6 +68,7 @@ public enum FAISSExport {
       try AtomicFile.write(to: path) { sink in try FAISSRaBitQ.write(&sink, index: index, rabitq: rabitq, metric: metric) }
       return
     }
+    let exported = try liveVectors(index)
     try AtomicFile.write(to: path) { sink in
       if index.metric == .cosine {
         try FAISSRecord.header(&sink, code: "IxPT", dimension: d, count: exported.ids.count, metric: metric)

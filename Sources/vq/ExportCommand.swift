@@ -56,7 +56,7 @@ struct ExportCommand: ParsableCommand {
     if format == "faiss" {
       try FAISSExport.write(loaded, to: out, structure: FAISSExport.Structure(rawValue: faissIndex)!)
       print("exported \(loaded.count) vectors × \(loaded.dimension) (\(loaded.spec.description), "
-        + "\(loaded.hasOriginals ? "originals" : "decoded codes")) to FAISS \(out)")
+        + "\(faissIndex == "rabitq" ? "RaBitQ codes" : loaded.hasOriginals ? "originals" : "decoded codes")) to FAISS \(out)")
       return
     }
     let decoded = try FAISSExport.decodedVectors(loaded)

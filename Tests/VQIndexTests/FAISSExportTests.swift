@@ -82,6 +82,12 @@ struct FAISSExportFormatTests {
       #expect(throws: VQError.self, "\(spec)") { try FAISSExport.write(other, to: path, structure: .rabitq) }
     }
     #expect(throws: VQError.self) { try FAISSExport.write(index, to: path, structure: .ivfFlat) }
+    // FAISS ids are int64: an id beyond Int64.max is refused, for every structure.
+    let big = try VectorIndex.build(
+      x, ids: [UInt64.max] + (1..<50).map { UInt64($0) }, configuration: IndexConfiguration(spec: try QuantizerSpec("rabitq:bits=1")))
+    for structure in [FAISSExport.Structure.flat, .rabitq] {
+      #expect(throws: VQError.self, "\(structure)") { try FAISSExport.write(big, to: path, structure: structure) }
+    }
     #expect(throws: VQError.self) { try FAISSExport.write(index, to: dir.appendingPathComponent("no/x.faissindex").path) }
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
   }
