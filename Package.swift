@@ -28,6 +28,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    // Property tests (Tests/VQTests/PropertyTests.swift) only.
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
   ],
   targets: [
     // MARK: - Kernels
@@ -62,7 +64,13 @@ let package = Package(
     // MARK: - Test support and unit test bundles
     .target(name: "VQTestSupport", dependencies: ["VQ", "VQKernels"], swiftSettings: strictSwift),
     .testTarget(name: "VQKernelsTests", dependencies: ["VQKernels", "VQTestSupport"], swiftSettings: strictSwift),
-    .testTarget(name: "VQTests", dependencies: ["VQ", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
+    .testTarget(
+      name: "VQTests",
+      dependencies: [
+        "VQ", "VQData", "VQTestSupport", "VQIndex", "VQKernels",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ],
+      swiftSettings: strictSwift),
     .testTarget(name: "VQIndexTests", dependencies: ["VQIndex", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
     .testTarget(name: "VQBenchTests", dependencies: ["VQBench", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
     .testTarget(name: "vqTests", dependencies: ["VQ", "VQData", "VQTestSupport"], swiftSettings: strictSwift),
