@@ -45,7 +45,7 @@ let package = Package(
       swiftSettings: strictSwift),
     // The embedded data set (a vendored copy of MiniLM-small), shipped as a resource bundle so that
     // an installed `vq` finds it without the source tree.
-    .target(name: "VQData", path: "Data", exclude: ["README.md"], resources: [.copy("minilm-small")],
+    .target(name: "VQData", path: "Data", exclude: ["README.md"], resources: [.copy("minilm-small"), .copy("kv-small")],
             swiftSettings: strictSwift),
     // Flat and IVF search on codes, re-ranking, filters, add/delete, the `.vqx` file.
     .target(

@@ -5,10 +5,12 @@ For each FAISS factory string given, builds an inner-product index over base.fve
 queries for k = 10 and prints one JSON object on stdout:
 
   {"faiss_version": "...", "dataset": {...}, "results": {"<factory>[@qb=N]": {
-      "recall_at_10": R, "bytes_per_vector": B, "build_seconds": s, "search_seconds": s}}}
+      "recall_at_10": R, "bytes_per_vector": B, "nmse": E, "build_seconds": s, "search_seconds": s}}}
 
 recall_at_10 = |returned top-10 ∩ true top-10| / 10 averaged over queries (true top-10 = the first
-ten ids of groundtruth.ivecs). A factory suffix "@qb=N" sets the RaBitQ query bits.
+ten ids of groundtruth.ivecs). nmse = mean ||x - decode(encode(x))||^2 / ||x||^2 over the base
+(null when the index cannot decode standalone codes). A factory suffix "@qb=N" sets the RaBitQ query bits.
+`vq bench --peer faiss` runs this script on the data it measured.
 
 Usage:  python3 Tools/faiss_peer.py --data Data/minilm-small RaBitQ@qb=8 RaBitQ4@qb=8 RR,SQtqmse2
 Needs:  pip install faiss-cpu numpy   (.ci/run installs them)
@@ -55,9 +57,16 @@ def measure(factory, xb, xq, gt):
     _, ids = index.search(xq, 10)
     search = time.perf_counter() - start
     hits = sum(len(set(ids[i]) & set(gt[i, :10])) for i in range(len(xq)))
+    nmse = None
+    try:
+        decoded = index.sa_decode(index.sa_encode(xb))
+        nmse = float(np.mean(np.sum((decoded - xb) ** 2, axis=1) / np.sum(xb * xb, axis=1)))
+    except Exception:
+        pass
     return {
         "recall_at_10": hits / (10 * len(xq)),
         "bytes_per_vector": int(index.sa_code_size()) if hasattr(index, "sa_code_size") else None,
+        "nmse": nmse,
         "build_seconds": build,
         "search_seconds": search,
     }

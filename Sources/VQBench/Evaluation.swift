@@ -53,6 +53,9 @@ public struct Evaluation: Sendable {
   static let exactProductCacheLimit = 1 << 24
 
   public var dimension: Int { base.dimension }
+  /// Worker threads for the per-query loops (results do not depend on it: the work is split into a
+  /// fixed number of chunks reduced in order).
+  public var threads: Int = BenchOptions.defaultThreads
 
   /// Prepares `base` (and `queries`, or held-out queries) for evaluation.
   ///
@@ -133,56 +136,84 @@ public struct Evaluation: Sendable {
 
   /// Builds the quantizer `spec` names, fits it on the base, encodes, decodes, and measures every metric.
   public func run(_ spec: QuantizerSpec, registry: QuantizerRegistry = .standard) throws -> EvaluationResult {
+    try measure(spec, registry: registry, timing: false).result
+  }
+
+  /// Every experiment on the embedding set for one spec: reconstruction, inner products, their tail,
+  /// recall before and after re-ranking, and (with `timing`) single-thread encode and scan speed.
+  public func measure(
+    _ spec: QuantizerSpec, registry: QuantizerRegistry = .standard, timing: Bool = true
+  ) throws -> Measurement {
     var quantizer = try registry.makeQuantizer(spec, dimension: dimension)
     try quantizer.fit(base)
+    let encodeStart = ContinuousClock.now
     let codes = try quantizer.encode(base)
+    let encodeSeconds = (ContinuousClock.now - encodeStart).seconds
     let decoded = try quantizer.decode(codes)
     let reconstruction = try ReconstructionError.measure(original: base, reconstructed: decoded)
     let estimator = quantizer
-    let searched = try Parallel.mapChunks(count: queries.count, chunks: Self.chunkCount) { range in
-      try measureQueries(range, quantizer: estimator, codes: codes)
+    let tailStride = TailErrorSample.stride(pairs: queries.count * base.count)
+    let searched = try Parallel.mapChunks(count: queries.count, chunks: Self.chunkCount, threads: threads) { range in
+      try measureQueries(range, quantizer: estimator, codes: codes, tailStride: tailStride)
     }
     var innerProducts = InnerProductErrorAccumulator(baseCount: base.count)
-    var recallSum = 0.0
-    var rerankSums = [Double](repeating: 0, count: Self.rerankDepths.count)
+    var recall = RecallAccumulator()
+    var tail = TailErrorSample()
+    var moments = PairMoments()
+    var workingDimension = dimension
+    var rangeSquaredSum = 0.0
     for part in searched {
+      rangeSquaredSum += part.queryRangeSquaredSum
       innerProducts.merge(part.innerProducts)
-      recallSum += part.recallSum
-      for j in rerankSums.indices { rerankSums[j] += part.rerankSums[j] }
+      recall.merge(part.recall)
+      tail.merge(part.tail)
+      moments.merge(part.moments)
+      workingDimension = part.workingDimension
     }
-    let q = Double(queries.count)
     let ip = innerProducts.result(dimension: dimension)
     let layout = quantizer.layout
-    return EvaluationResult(
+    let result = EvaluationResult(
       spec: spec.description, dimension: dimension, count: base.count,
       nmse: reconstruction.nmse, cosineLoss: reconstruction.cosineLoss,
       angleP99Degrees: reconstruction.angleP99Degrees,
       ipBias: ip.bias, ipBiasStandardError: ip.biasStandardError, ipVarianceTimesDimension: ip.varianceTimesDimension,
-      recallAt10: recallSum / q,
-      recallAt10Rerank: RerankRecall(values: rerankSums.map { $0 / q }),
+      recallAt10: recall.recallAt10,
+      recallAt10Rerank: recall.rerank,
       bytesPerVector: layout.bytesPerVector,
       bitsPerCoordinate: layout.bitsPerCoordinate(dimension: dimension))
+    let speed = timing
+      ? try SpeedExperiment.measure(quantizer: quantizer, codes: codes, queries: queries, encodeSeconds: encodeSeconds)
+      : nil
+    return Measurement(
+      result: result, tail: tail.result(dimension: dimension), speed: speed, workingDimension: workingDimension,
+      pairs: moments, queryRangeSquared: rangeSquaredSum / Double(queries.count))
   }
 
   /// What one chunk of queries contributes.
   private struct QueryChunkOutcome {
     var innerProducts: InnerProductErrorAccumulator
-    var recallSum = 0.0
-    var rerankSums: [Double]
+    var recall = RecallAccumulator()
+    var tail = TailErrorSample()
+    var moments = PairMoments()
+    var workingDimension = 0
+    var queryRangeSquaredSum = 0.0
   }
 
   private func measureQueries(
-    _ range: Range<Int>, quantizer: any VectorQuantizer, codes: CodeBuffer
+    _ range: Range<Int>, quantizer: any VectorQuantizer, codes: CodeBuffer, tailStride: Int
   ) throws -> QueryChunkOutcome {
     let n = base.count
-    var outcome = QueryChunkOutcome(
-      innerProducts: InnerProductErrorAccumulator(baseCount: n),
-      rerankSums: [Double](repeating: 0, count: Self.rerankDepths.count))
+    var outcome = QueryChunkOutcome(innerProducts: InnerProductErrorAccumulator(baseCount: n))
+    outcome.workingDimension = dimension
     var estimated = [Float](repeating: 0, count: n)
     var exact = [Double](repeating: 0, count: n)
     let deepest = min(n, Self.k * Self.rerankDepths.max()!)
     for qi in range {
       let prepared = try queries.withRow(qi) { try quantizer.prepare(query: $0) }
+      outcome.workingDimension = max(dimension, prepared.transformed.count)
+      if let lo = prepared.transformed.min(), let hi = prepared.transformed.max() {
+        outcome.queryRangeSquaredSum += Double(hi - lo) * Double(hi - lo)
+      }
       estimated.withUnsafeMutableBufferPointer { out in
         quantizer.estimateInnerProducts(prepared, codes: codes, range: 0..<n, into: out)
       }
@@ -190,18 +221,15 @@ public struct Evaluation: Sendable {
         Self.exactProducts(query: qi, queries: queries, base: base, cache: cachedExactProducts, into: out)
       }
       estimated.withUnsafeBufferPointer { est in
-        exact.withUnsafeBufferPointer { ex in outcome.innerProducts.add(estimated: est, exact: ex) }
+        exact.withUnsafeBufferPointer { ex in
+          outcome.innerProducts.add(estimated: est, exact: ex)
+          outcome.moments.add(ex)
+          if qi % tailStride == 0 { outcome.tail.add(estimated: est, exact: ex) }
+        }
       }
       let truth = trueNeighbors(ofQuery: qi)
       let ranked = TopK.largest(estimated, k: deepest)
-      outcome.recallSum += Recall.fraction(found: ranked.prefix(Self.k), truth: truth)
-      exact.withUnsafeBufferPointer { ex in
-        for (j, r) in Self.rerankDepths.enumerated() {
-          let candidates = Array(ranked.prefix(r * Self.k))
-          let reranked = TopK.largest(ex, among: candidates, k: Self.k)
-          outcome.rerankSums[j] += Recall.fraction(found: reranked, truth: truth)
-        }
-      }
+      exact.withUnsafeBufferPointer { ex in outcome.recall.add(ranked: ranked, exact: ex, truth: truth) }
     }
     return outcome
   }
@@ -256,7 +284,7 @@ public struct Evaluation: Sendable {
 
   private static func exactNeighbors(base: VectorBatch, queries: VectorBatch, cache: [Double]?) throws -> [Int] {
     let n = base.count
-    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount) { range -> [Int] in
+    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount, threads: Parallel.defaultThreads) { range -> [Int] in
       var exact = [Double](repeating: 0, count: n)
       var ids: [Int] = []
       for qi in range {
@@ -273,7 +301,7 @@ public struct Evaluation: Sendable {
   /// Every (query, base) inner product, row-major by query.
   private static func allExactProducts(base: VectorBatch, queries: VectorBatch) throws -> [Double] {
     let n = base.count
-    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount) { range -> [Double] in
+    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount, threads: Parallel.defaultThreads) { range -> [Double] in
       var rows = [Double](repeating: 0, count: range.count * n)
       rows.withUnsafeMutableBufferPointer { out in
         for (k, qi) in range.enumerated() {

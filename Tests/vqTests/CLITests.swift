@@ -287,6 +287,6 @@ final class Fixtures {
     for key in ["machine", "build", "dataset", "results"] { #expect(object[key] != nil, "\(key) missing") }
     let results = try #require(object["results"] as? [[String: Any]])
     #expect(results.count == 1 && results[0]["spec"] as? String == "fp32")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: fixtures.path("report")) == ["report.json"])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: fixtures.path("report")).sorted() == ["report.html", "report.json"])
   }
 }
