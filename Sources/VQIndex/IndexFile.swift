@@ -359,7 +359,7 @@ public enum IndexFile {
         throw VQError.corrupt(path: path, detail: "section '\(kind.name)' appears twice")
       }
       let offset = u64(at + 8), length = u64(at + 16)
-      guard offset % 64 == 0, offset >= UInt64(headerBytes), length <= UInt64(Int.max) - offset else {
+      guard offset % 64 == 0, offset >= UInt64(headerBytes), offset <= UInt64(Int.max), length <= UInt64(Int.max) - offset else {
         throw VQError.corrupt(path: path, detail: "section '\(kind.name)' has a bad offset \(offset)")
       }
       guard offset + length <= UInt64(size) else {
