@@ -18,8 +18,9 @@ import Darwin
 /// left behind.
 ///
 /// Trials: `VQ_CRASH_TRIALS` (default 30, spread over the five commands). The kill delay of each trial
-/// is uniform in [0, 1.2 × the command's measured duration), seeded, so kills land before, during and
-/// after the write; what each trial saw (old file, new file, stale temporary file) is printed.
+/// is seeded: uniform in [0, 1.2) or, every other round, in [0.6, 1.05) × the command's measured
+/// duration, so kills land before, during and after the write; what each trial saw (old file, new
+/// file, stale temporary file) is printed.
 @Suite(.serialized) struct CrashSafetyTests {
   /// One command under test: the file it rewrites, its arguments, and the target's content before it.
   struct Operation {
@@ -108,7 +109,8 @@ import Darwin
       let run = try VQBinary.run(operation.arguments)
       setup.duration[operation.name] = Date().timeIntervalSince(start)
       try #require(run.status == 0, "\(operation.name): \(run.stderr)")
-      setup.after[operation.name] = try #require(setup.contents(operation.target))
+      let output: Data = try #require(setup.contents(operation.target))
+      setup.after[operation.name] = output
       #expect(setup.after[operation.name] != operation.before, "\(operation.name) changed nothing")
       if operation.target.hasSuffix(".vqx") {
         let verify = try VQBinary.run(["index", "info", operation.target, "--verify"])
@@ -123,7 +125,9 @@ import Darwin
     for trial in 0..<trials {
       let operation = setup.operations[trial % setup.operations.count]
       try setup.restore(operation)
-      let delay = Double.random(in: 0..<1.2, using: &generator) * setup.duration[operation.name]!
+      // Even trials: anywhere in the run; odd trials: its last 40 %, where the file is written.
+      let fraction = trial / setup.operations.count % 2 == 0 ? Double.random(in: 0..<1.2, using: &generator) : Double.random(in: 0.6..<1.05, using: &generator)
+      let delay = fraction * setup.duration[operation.name]!
       let killed = try Self.runAndKill(operation.arguments, after: delay)
       let now = setup.contents(operation.target)
       let isOld = now == operation.before
