@@ -98,7 +98,7 @@ public enum Bench {
 /// How `Bench.measure` runs.
 public struct BenchOptions: Sendable {
   /// The cores the process may use.
-  public static var defaultThreads: Int { Parallel.defaultThreads }
+  public static var defaultThreads: Int { Parallel.availableCores }
 
   /// Time encode and scan (single thread).
   public var timing = true

@@ -284,7 +284,7 @@ public struct Evaluation: Sendable {
 
   private static func exactNeighbors(base: VectorBatch, queries: VectorBatch, cache: [Double]?) throws -> [Int] {
     let n = base.count
-    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount, threads: Parallel.defaultThreads) { range -> [Int] in
+    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount, threads: Parallel.availableCores) { range -> [Int] in
       var exact = [Double](repeating: 0, count: n)
       var ids: [Int] = []
       for qi in range {
@@ -301,7 +301,7 @@ public struct Evaluation: Sendable {
   /// Every (query, base) inner product, row-major by query.
   private static func allExactProducts(base: VectorBatch, queries: VectorBatch) throws -> [Double] {
     let n = base.count
-    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount, threads: Parallel.defaultThreads) { range -> [Double] in
+    let parts = try Parallel.mapChunks(count: queries.count, chunks: chunkCount, threads: Parallel.availableCores) { range -> [Double] in
       var rows = [Double](repeating: 0, count: range.count * n)
       rows.withUnsafeMutableBufferPointer { out in
         for (k, qi) in range.enumerated() {

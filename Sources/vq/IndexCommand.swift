@@ -12,6 +12,34 @@ struct IndexCommand: ParsableCommand {
     subcommands: [Build.self, Search.self, Info.self, Add.self, Delete.self, Compact.self, Train.self, Merge.self])
 }
 
+/// What fixes how a base set is read and how IVF lists are trained (build and train share them, so
+/// `train` gives the centroids `build --ivf` would).
+struct TrainingOptions: ParsableArguments {
+  @Option(help: "ip, cosine or l2.")
+  var metric = "ip"
+  @Option(help: "Use only the first N base vectors.")
+  var limit: Int?
+  @Option(name: .customLong("train-size"), help: "Vectors in the k-means sample (default min(count, max(64·lists, 10000))).")
+  var trainSize: Int?
+  @Option(help: "Seed of the k-means sample and seeding.")
+  var seed: UInt64 = 42
+
+  func validate() throws {
+    if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+    if let trainSize, trainSize < 1 { throw ValidationError("--train-size must be at least 1, got \(trainSize)") }
+    _ = try IndexCommand.metric(metric)
+  }
+
+  /// The configuration these options and the given spec, lists and centroids make.
+  func configuration(spec: QuantizerSpec, lists: Int, keepOriginals: Bool = true, threads: Int?, centroids: VectorBatch? = nil) throws
+    -> IndexConfiguration
+  {
+    IndexConfiguration(
+      spec: spec, metric: try IndexCommand.metric(metric), lists: lists, keepOriginals: keepOriginals,
+      trainingSampleSize: trainSize, seed: seed, threads: threads, centroids: centroids)
+  }
+}
+
 /// Options every command that loads an index shares.
 struct ThreadsOption: ParsableArguments {
   @Option(help: "Threads (default: all cores). Results never depend on it.")
@@ -39,14 +67,7 @@ extension IndexCommand {
     var out: String
     @Option(help: "IVF lists (0: a flat index).")
     var ivf = 0
-    @Option(help: "ip, cosine or l2.")
-    var metric = "ip"
-    @Option(help: "Use only the first N base vectors.")
-    var limit: Int?
-    @Option(name: .customLong("train-size"), help: "Vectors in the k-means sample (default min(count, max(64·lists, 10000))).")
-    var trainSize: Int?
-    @Option(help: "Seed of the k-means sample and seeding.")
-    var seed: UInt64 = 42
+    @OptionGroup var training: TrainingOptions
     @Flag(name: .customLong("no-originals"), help: "Do not keep the original vectors (no re-ranking; smaller file).")
     var noOriginals = false
     @Option(help: "IVF centroids trained beforehand (.fvecs/.npy, from 'vq index train'); replaces --ivf.")
@@ -60,15 +81,12 @@ extension IndexCommand {
     func validate() throws {
       if centroids != nil && ivf > 0 { throw ValidationError("--centroids and --ivf exclude each other (the centroids fix the lists)") }
       if ivf < 0 { throw ValidationError("--ivf must be 0 (flat) or more, got \(ivf)") }
-      if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
-      if let trainSize, trainSize < 1 { throw ValidationError("--train-size must be at least 1, got \(trainSize)") }
-      _ = try IndexCommand.metric(metric)
     }
 
     func run() throws {
       let spec = try QuantizerSpec(self.spec)
       let file = try MappedVectorFile(path: base)
-      let total = min(file.count, limit ?? file.count)
+      let total = min(file.count, training.limit ?? file.count)
       let shardInfo = try shard.map { try ShardInfo(parsing: $0, totalRows: total) }
       let rows = shardInfo?.rows ?? 0..<total
       let vectors = try file.read(rows)
@@ -79,9 +97,8 @@ extension IndexCommand {
         }
         return c
       }
-      let configuration = IndexConfiguration(
-        spec: spec, metric: try IndexCommand.metric(metric), lists: given?.count ?? ivf, keepOriginals: !noOriginals,
-        trainingSampleSize: trainSize, seed: seed, threads: threads.threads, centroids: given)
+      let configuration = try training.configuration(
+        spec: spec, lists: given?.count ?? ivf, keepOriginals: !noOriginals, threads: threads.threads, centroids: given)
       let clock = ContinuousClock()
       let start = clock.now
       let index = try shardInfo.map { try VectorIndex.buildShard(vectors, shard: $0, configuration: configuration) }
@@ -324,30 +341,18 @@ extension IndexCommand {
     var ivf: Int
     @Option(help: "The centroids file to write (.fvecs or .npy).")
     var out: String
-    @Option(help: "ip, cosine or l2.")
-    var metric = "ip"
-    @Option(help: "Use only the first N base vectors.")
-    var limit: Int?
-    @Option(name: .customLong("train-size"), help: "Vectors in the k-means sample (default min(count, max(64·lists, 10000))).")
-    var trainSize: Int?
-    @Option(help: "Seed of the k-means sample and seeding.")
-    var seed: UInt64 = 42
+    @OptionGroup var training: TrainingOptions
     @OptionGroup var threads: ThreadsOption
 
     func validate() throws {
       if ivf < 1 { throw ValidationError("--ivf must be at least 1, got \(ivf)") }
-      if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
-      _ = try IndexCommand.metric(metric)
     }
 
     func run() throws {
       var vectors = try VectorIO.readVectors(at: base)
-      if let limit, limit < vectors.count { vectors = vectors.slice(0..<limit) }
+      if let limit = training.limit, limit < vectors.count { vectors = vectors.slice(0..<limit) }
       let centroids = try VectorIndex.trainCentroids(
-        vectors,
-        configuration: IndexConfiguration(
-          spec: try QuantizerSpec("fp32"), metric: try IndexCommand.metric(metric), lists: ivf, trainingSampleSize: trainSize,
-          seed: seed, threads: threads.threads))
+        vectors, configuration: try training.configuration(spec: try QuantizerSpec("fp32"), lists: ivf, threads: threads.threads))
       try VectorIO.writeVectors(centroids, to: out)
       print("trained \(centroids.count) centroids × \(centroids.dimension) into \(out)")
     }
