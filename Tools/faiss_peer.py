@@ -58,7 +58,11 @@ def measure(factory, xb, xq, gt):
     search = time.perf_counter() - start
     hits = sum(len(set(ids[i]) & set(gt[i, :10])) for i in range(len(xq)))
     nmse = None
+    # RaBitQ's sa_decode is not the reconstruction its estimator implies (it reads 0.537 at 1 and at 4
+    # bits on MiniLM): report none rather than a number that cannot be compared.
     try:
+        if "RaBitQ" in factory:
+            raise ValueError("no comparable decode")
         decoded = index.sa_decode(index.sa_encode(xb))
         nmse = float(np.mean(np.sum((decoded - xb) ** 2, axis=1) / np.sum(xb * xb, axis=1)))
     except Exception:

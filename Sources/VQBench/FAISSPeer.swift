@@ -87,19 +87,20 @@ public enum FAISSPeer {
       guard let row = rows.first(where: { $0.spec.description == pair.spec }), let theirs = results[pair.factory] else { continue }
       let recall = theirs["recall_at_10"] as? Double ?? .nan
       let bytes = theirs["bytes_per_vector"] as? Int ?? -1
-      let nmse = theirs["nmse"] as? Double ?? .nan
+      // nil where FAISS's standalone decode is not the method's reconstruction (see Tools/faiss_peer.py).
+      let nmse = theirs["nmse"] as? Double
       let searchSeconds = theirs["search_seconds"] as? Double ?? .nan
       let theirScan = Double(evaluation.base.count * evaluation.queries.count) / searchSeconds
       let ours = row.measurement.speed?.scanCodesPerSecond ?? .nan
       cells.append([
         pair.spec, pair.factory, String(format: "%.3f", row.result.recallAt10), String(format: "%.3f", recall),
         String(format: "%.2f", row.result.recallAt10 / recall), "\(row.result.bytesPerVector)", bytes >= 0 ? "\(bytes)" : "-",
-        TextReport.format(row.result.nmse, "%.3e"), TextReport.format(nmse, "%.3e"),
+        TextReport.format(row.result.nmse, "%.3e"), nmse.map { TextReport.format($0, "%.3e") } ?? "–",
         TextReport.si(ours), TextReport.si(theirScan), String(format: "%.2f", ours / theirScan),
       ])
       entries.append(.object([
         ("spec", .string(pair.spec)), ("factory", .string(pair.factory)),
-        ("recall_at_10", .double(recall)), ("bytes_per_vector", bytes >= 0 ? .int(bytes) : .null), ("nmse", .double(nmse)),
+        ("recall_at_10", .double(recall)), ("bytes_per_vector", bytes >= 0 ? .int(bytes) : .null), ("nmse", nmse.map { .double($0) } ?? .null),
         ("scan_codes_per_s", .double(theirScan)), ("recall_ratio", .double(row.result.recallAt10 / recall)),
         ("scan_speed_ratio", .double(ours / theirScan)),
       ]))
