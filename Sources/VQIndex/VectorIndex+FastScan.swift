@@ -51,51 +51,24 @@ extension VectorIndex {
     filter: IDFilter?, into best: inout BestCandidates
   ) {
     let fastQuery = rabitq.prepareFastScan(prepared)
-    let lists = state.lists
     if rabitq.bits == 1 {
       // The code is the sign plane: the FastScan estimate is the 1-bit estimate up to the LUT rounding
       // (≤ r·M·Δ/2), so it ranks directly, as FAISS's IndexRaBitQFastScan does; re-ranking with the
       // originals, when asked for, makes the final order exact.
-      var estimates = [Float](repeating: 0, count: Self.scanBlockRows)
-      let chunkBlocks = Self.scanBlockRows / FastScanCodes.blockSize
-      for (list, offset) in probes {
-        let codes = lists[list]
-        var block = 0
-        while block < codes.blockCount {
-          let blocks = block..<min(codes.blockCount, block + chunkBlocks)
-          estimates.withUnsafeMutableBufferPointer { e in
-            rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: e)
-            let first = listOffsets[list] + FastScanCodes.blockSize * blocks.lowerBound
-            let last = listOffsets[list] + min(codes.count, FastScanCodes.blockSize * blocks.upperBound)
-            scanBlock(e, rows: first..<last, offset: offset, filter: filter, into: &best)
-          }
-          block = blocks.upperBound
-        }
+      forEachFastScanChunk(rabitq, fastQuery, lists: state.lists, probes: probes) { e, rows, offset in
+        scanBlock(e, rows: rows, offset: offset, filter: filter, into: &best)
       }
       return
     }
     let depth = best.capacity
     let l2 = metric == .l2
-    let chunkBlocks = Self.scanBlockRows / FastScanCodes.blockSize
-    var estimates = [Float](repeating: 0, count: Self.scanBlockRows)
     // Stage 1: survivors (row, upper key) and the running depth-th best lower key.
     var lowerBounds = BestCandidates(capacity: depth)
     var survivors: [Survivor] = []
-    for (list, offset) in probes {
-      let codes = lists[list]
-      let firstRow = listOffsets[list]
-      var block = 0
-      while block < codes.blockCount {
-        let blocks = block..<min(codes.blockCount, block + chunkBlocks)
-        estimates.withUnsafeMutableBufferPointer { e in
-          rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: e)
-          let rows = (firstRow + FastScanCodes.blockSize * blocks.lowerBound)..<(firstRow + min(codes.count, FastScanCodes.blockSize * blocks.upperBound))
-          screen(
-            e, rows: rows, offset: offset, queryNorm: fastQuery.queryNorm, lutBound: fastQuery.lutErrorBound, state: state,
-            l2: l2, filter: filter, lowerBounds: &lowerBounds, survivors: &survivors)
-        }
-        block = blocks.upperBound
-      }
+    forEachFastScanChunk(rabitq, fastQuery, lists: state.lists, probes: probes) { e, rows, offset in
+      screen(
+        e, rows: rows, offset: offset, queryNorm: fastQuery.queryNorm, lutBound: fastQuery.lutErrorBound, state: state,
+        l2: l2, filter: filter, lowerBounds: &lowerBounds, survivors: &survivors)
     }
     guard !survivors.isEmpty else { return }
     let threshold = lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
@@ -123,6 +96,31 @@ extension VectorIndex {
         if best.admits(key: key, id: id) { best.insert(Candidate(key: key, id: id, row: row)) }
       }
       start += chunk.count
+    }
+  }
+
+  /// FastScan estimates of the probed lists, `scanBlockRows` rows (whole blocks) at a time: `body` gets
+  /// the estimates, the global rows they belong to and the list's ⟨q, centroid⟩.
+  func forEachFastScanChunk(
+    _ rabitq: RaBitQ, _ fastQuery: RaBitQ.FastScanQuery, lists: [FastScanCodes], probes: [(list: Int, offset: Float)],
+    _ body: (UnsafeMutableBufferPointer<Float>, Range<Int>, Float) -> Void
+  ) {
+    let chunkBlocks = Self.scanBlockRows / FastScanCodes.blockSize
+    var estimates = [Float](repeating: 0, count: Self.scanBlockRows)
+    for (list, offset) in probes {
+      let codes = lists[list]
+      let firstRow = listOffsets[list]
+      var block = 0
+      while block < codes.blockCount {
+        let blocks = block..<min(codes.blockCount, block + chunkBlocks)
+        estimates.withUnsafeMutableBufferPointer { e in
+          rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: e)
+          let first = firstRow + FastScanCodes.blockSize * blocks.lowerBound
+          let last = firstRow + min(codes.count, FastScanCodes.blockSize * blocks.upperBound)
+          body(e, first..<last, offset)
+        }
+        block = blocks.upperBound
+      }
     }
   }
 

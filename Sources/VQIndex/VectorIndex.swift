@@ -366,16 +366,3 @@ public struct VectorIndex: Sendable {
       tombstones: Self.emptyTombstones(rows: keep.count))
   }
 }
-
-extension VectorBatch {
-  /// ‖x_i‖² of every row, accumulated in Double.
-  func squaredNorms() -> [Float] {
-    withUnsafeBufferPointer { x in
-      (0..<count).map { i in
-        var sum = 0.0
-        for j in 0..<dimension { let v = Double(x[i * dimension + j]); sum += v * v }
-        return Float(sum)
-      }
-    }
-  }
-}

@@ -144,12 +144,18 @@ extension VectorBatch {
   }
 
   /// Euclidean norm of every row (accumulated in Double).
-  public func norms() -> [Float] {
+  public func norms() -> [Float] { squareSums().map { Float($0.squareRoot()) } }
+
+  /// ‖x_i‖² of every row, accumulated in Double.
+  public func squaredNorms() -> [Float] { squareSums().map { Float($0) } }
+
+  /// Σ_j x_ij² of every row in Double (the one loop behind `norms` and `squaredNorms`).
+  private func squareSums() -> [Double] {
     (0..<count).map { r in
       withRow(r) { row in
         var s = 0.0
         for v in row { s += Double(v) * Double(v) }
-        return Float(s.squareRoot())
+        return s
       }
     }
   }

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A memory-mapped float vector file (`.fvecs`, `.bvecs`, `.npy` float32/float16), for files larger
 /// than memory: rows are converted only when read, and the pages behind them are loaded on demand.
 ///
@@ -21,38 +13,24 @@ public final class MappedVectorFile: @unchecked Sendable {
   public let dimension: Int
   public let count: Int
   private let layout: StoredLayout
-  private let mapping: UnsafeRawBufferPointer
+  /// The mapping (`FileBytes` owns it and unmaps it when this object goes away).
+  private let file: FileBytes
+  private var mapping: UnsafeRawBufferPointer { file.bytes }
 
   public init(path: String) throws {
     let format = try VectorIO.knownFormat(path)
     guard let element = StoredElement.floatVectors(format) else {
       throw VQError.invalidArgument("\(path): MappedVectorFile maps float vector files (.fvecs, .bvecs, .npy), not .ivecs")
     }
-    let (fd, size) = try POSIXFile.openForReading(path)
-    defer { close(fd) }
-    guard size > 0 else { throw VQError.emptyFile(path: path) }
-    let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
-    guard let address, address != UnsafeMutableRawPointer(bitPattern: -1) else {
-      throw POSIXFile.ioError(path, "mmap of \(size) bytes failed", errno: errno)
-    }
-    let mapping = UnsafeRawBufferPointer(start: address, count: size)
-    do {
-      layout = format == .npy
-        ? try StoredLayout.npy(mapping, supported: [.float32, .float16], path: path)
-        : try StoredLayout.vecsFromSize(mapping, element: element, path: path)
-    } catch {
-      munmap(address, size)
-      throw error
-    }
+    let file = try FileBytes(path: path, mapped: true)
+    layout = format == .npy
+      ? try StoredLayout.npy(file.bytes, supported: [.float32, .float16], path: path)
+      : try StoredLayout.vecsFromSize(file.bytes, element: element, path: path)
     self.path = path
     self.format = format
-    self.mapping = mapping
+    self.file = file
     dimension = layout.dimension
     count = layout.count
-  }
-
-  deinit {
-    munmap(UnsafeMutableRawPointer(mutating: mapping.baseAddress), mapping.count)
   }
 
   /// The size of the file in bytes.
