@@ -69,7 +69,59 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "Print the price-of-universality tables (research/geometry.md 2.3, with the embedded query set's spectrum) and exit.")
   var universality = false
 
+  @Flag(help: "Run every estimator and stream experiment (--qrp, --mean-estimation, --dme, --scaling, --lowrank) and write report.json and report.html into --out.")
+  var estimators = false
+
+  @Flag(help: "Quantized random projections: MLE cosine vs the linear and SimHash estimators, Fisher variance, bits vs projections.")
+  var qrp = false
+
+  @Flag(help: "1-bit mean estimation: adaptive threshold queries vs non-adaptive, samples needed for (ε, δ).")
+  var meanEstimation = false
+
+  @Flag(help: "Distributed mean estimation (vNMSE vs theory) and compressed SGD / PQASGD (loss vs bits sent).")
+  var dme = false
+
+  @Flag(help: "Precision scaling: additive vs multiplicative quantization of a sketched linear regression.")
+  var scaling = false
+
+  @Flag(help: "Low-rank KV streams: a LASER-style subspace tracker, memory saving vs attention fidelity (--kv DIR or the embedded sample).")
+  var lowrank = false
+
+  @Flag(help: "With the experiments above: small sample sizes, for a quick look (the tests use them).")
+  var quick = false
+
+  /// The experiments the flags select, in report order.
+  var selectedExperiments: [Experiment] {
+    let chosen: Set<String> = Set([
+      ("qrp", qrp), ("mean-estimation", meanEstimation), ("dme", dme), ("scaling", scaling), ("lowrank", lowrank),
+    ].filter { $0.1 }.map(\.0))
+    return Experiments.all.filter { estimators || chosen.contains($0.flag) }
+  }
+
+  func runExperiments(_ experiments: [Experiment]) throws {
+    if let threads, threads < 1 { throw VQError.outOfRange("--threads: \(threads) is not a positive thread count") }
+    if let kvTokens, kvTokens < 8 { throw VQError.outOfRange("--kv-tokens: \(kvTokens) is below 8 (top-8 overlap needs 8 keys)") }
+    let folder = try Self.prepareFolder(out)
+    let showProgress = Terminal.standardErrorIsTerminal
+    let wantsKV = experiments.contains { $0.flag == "lowrank" }
+    let settings = ExperimentSettings(
+      seed: seed ?? 1, threads: threads ?? Parallel.availableCores, scale: quick ? .quick : .full,
+      kvCache: wantsKV ? try loadKVCache()?.cache : nil,
+      progress: { line in if showProgress { Terminal.writeError("\r\u{1B}[K\(line)") } })
+    let report = try ExperimentReport.run(experiments, settings: settings)
+    if showProgress { Terminal.writeError("\r\u{1B}[K") }
+    let paths = try report.write(folder: folder)
+    if json {
+      print(report.jsonValue.rendered(pretty: true))
+      return
+    }
+    print(report.text + "; wrote \(paths.json), \(paths.html)")
+  }
+
   func run() throws {
+    let experiments = selectedExperiments
+    if !experiments.isEmpty { return try runExperiments(experiments) }
+    if quick { throw VQError.invalidArgument("--quick: only with --estimators, --qrp, --mean-estimation, --dme, --scaling or --lowrank") }
     if geometry || universality {
       let progress: (String) -> Void = { if Terminal.standardErrorIsTerminal { Terminal.writeError("\r\u{1B}[K\($0)") } }
       if geometry { print(GeometryReport.text(try GeometryReport.run(progress: progress))) }
