@@ -61,13 +61,7 @@ enum SmallReport {
     #expect(back.results == report.results && back.seed == 7)
   }
 
-  static let chromium: String? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { name -> String? in
-    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-      let path = "\(dir)/\(name)"
-      if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
-  }.first
+  static var chromium: String? { ChromiumPage.executable }
 
   /// Renders the page in headless Chromium and reads the verdict the page's own script wrote after
   /// layout: every plot has drawn lines of positive length (or markers) and both axis labels.
@@ -78,27 +72,7 @@ enum SmallReport {
     defer { try? FileManager.default.removeItem(at: folder) }
     let page = folder.appendingPathComponent("report.html")
     try HTMLReport.write(try SmallReport.make(), to: page.path)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: Self.chromium!)
-    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--user-data-dir=\(folder.appendingPathComponent("profile").path)",
-                         "--virtual-time-budget=5000", "--dump-dom", page.absoluteString]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    let start = try #require(dom.range(of: "<pre id=\"render-check\""), "no render check in the DOM")
-    let body = dom[start.upperBound...]
-    let open = try #require(body.firstIndex(of: ">"))
-    let close = try #require(body.range(of: "</pre>"))
-    #expect(body[..<open].contains("data-done=\"true\""), "the page's check did not run")
-    let text = String(body[body.index(after: open)..<close.lowerBound])
-      .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
-      .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-    let plots = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+    let plots = try ChromiumPage.renderedPlots(page)
     #expect(Set(plots.compactMap { $0["id"] as? String }) == Set(Self.plotIDs))
     for plot in plots {
       let id = plot["id"] as? String ?? "?"
