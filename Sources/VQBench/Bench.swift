@@ -57,7 +57,8 @@ public enum Bench {
     var seen = Set<QuantizerSpec>()
     specs = specs.filter { seen.insert($0).inserted }
     guard !specs.isEmpty else {
-      throw VQError.invalidArgument("no spec to run: no selected method supports bit widths \(bits ?? [])")
+      throw VQError.outOfRange(
+        "--bits: no selected method supports bit widths \((bits ?? []).map(String.init).joined(separator: ",")); no spec to run")
     }
     return specs
   }

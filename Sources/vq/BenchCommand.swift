@@ -101,7 +101,7 @@ struct BenchCommand: ParsableCommand {
   func runExperiments(_ experiments: [Experiment]) throws {
     if let threads, threads < 1 { throw VQError.outOfRange("--threads: \(threads) is not a positive thread count") }
     if let kvTokens, kvTokens < 8 { throw VQError.outOfRange("--kv-tokens: \(kvTokens) is below 8 (top-8 overlap needs 8 keys)") }
-    let folder = try Self.prepareFolder(out)
+    try Self.prepareFolder(out, create: false)
     let showProgress = Terminal.standardErrorIsTerminal
     let wantsKV = experiments.contains { $0.flag == "lowrank" }
     let settings = ExperimentSettings(
@@ -110,7 +110,7 @@ struct BenchCommand: ParsableCommand {
       progress: { line in if showProgress { Terminal.writeError("\r\u{1B}[K\(line)") } })
     let report = try ExperimentReport.run(experiments, settings: settings)
     if showProgress { Terminal.writeError("\r\u{1B}[K") }
-    let paths = try report.write(folder: folder)
+    let paths = try report.write(folder: try Self.prepareFolder(out))
     if json {
       print(report.jsonValue.rendered(pretty: true))
       return
@@ -143,7 +143,7 @@ struct BenchCommand: ParsableCommand {
     specs = specs.filter { seen.insert($0).inserted }
     // Specs named in full, or methods named, run whatever the budget says.
     let requested: Set<QuantizerSpec> = methodList == nil ? [] : Set(specs)
-    let folder = try Self.prepareFolder(out)
+    try Self.prepareFolder(out, create: false)
 
     let started = Date()
     let (evaluation, datasetName) = try loadEvaluation()
@@ -173,6 +173,7 @@ struct BenchCommand: ParsableCommand {
     let report = BenchReport(
       dataset: DatasetInfo(name: datasetName, evaluation: evaluation), elapsedSeconds: elapsed, outcome: outcome,
       seed: seed, kvDataset: cache.map { KVDatasetInfo(name: $0.name, cache: $0.cache) }, peer: peerJSON)
+    let folder = try Self.prepareFolder(out)
     let jsonPath = folder + "/report.json", htmlPath = folder + "/report.html"
     try report.write(to: jsonPath)
     try HTMLReport.write(report, to: htmlPath)
@@ -267,8 +268,11 @@ struct BenchCommand: ParsableCommand {
     }
   }
 
-  /// Makes sure `path` is a folder, creating it (not its parents) if missing; returns the path.
-  static func prepareFolder(_ path: String) throws -> String {
+  /// Makes sure `path` is a folder, creating it (not its parents) if missing; returns the path. With
+  /// `create: false` only checks that it could be made: commands check first and create the folder only
+  /// once they have results to write, so a failed run leaves nothing behind.
+  @discardableResult
+  static func prepareFolder(_ path: String, create: Bool = true) throws -> String {
     let fm = FileManager.default
     var isDirectory: ObjCBool = false
     if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -280,6 +284,7 @@ struct BenchCommand: ParsableCommand {
     guard fm.fileExists(atPath: parentPath, isDirectory: &isDirectory), isDirectory.boolValue else {
       throw VQError.io(path: path, detail: "parent folder '\(parentPath)' does not exist")
     }
+    if !create { return path }
     do {
       try fm.createDirectory(atPath: path, withIntermediateDirectories: false)
     } catch {

@@ -32,6 +32,9 @@ import VQTestSupport
     var badIndexes: [(kind: String, path: String, mentions: [String])] = []
     let zeroVectors, otherDimension: String
     let missingFolder: String
+    /// `vq bench --data` folders whose base file is each bad kind: (kind, folder, words).
+    var badBenchData: [(kind: String, folder: String, mentions: [String])] = []
+    var mismatchedBenchData = ""
 
     init() throws {
       fixtures = try Fixtures()
@@ -65,6 +68,28 @@ import VQTestSupport
         ("missing path", fixtures.path("missing.fvecs"), ["missing.fvecs"]),
         ("unreadable path (a folder)", fixtures.path("folder.fvecs"), ["folder.fvecs"]),
       ]
+      // The same bad files as the base of a `vq bench --data` folder (named base.*, as bench looks for).
+      for (i, v) in badVectors.enumerated() {
+        let ext = (v.path as NSString).pathExtension
+        let folder = fixtures.path("bench-data-\(i)")
+        if v.kind == "missing path" {
+          badBenchData.append((v.kind, folder, ["bench-data-\(i)", "not a folder"]))
+          continue
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let base = folder + "/base.\(ext)"
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: v.path, isDirectory: &isDirectory), isDirectory.boolValue {
+          try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: false)
+        } else {
+          try FileManager.default.copyItem(atPath: v.path, toPath: base)
+        }
+        badBenchData.append((v.kind, folder, ["base.\(ext)"] + v.mentions.dropFirst()))
+      }
+      mismatchedBenchData = fixtures.path("bench-data-dim")
+      try FileManager.default.createDirectory(atPath: mismatchedBenchData, withIntermediateDirectories: false)
+      try FileManager.default.copyItem(atPath: base, toPath: mismatchedBenchData + "/base.fvecs")
+      try FileManager.default.copyItem(atPath: otherDimension, toPath: mismatchedBenchData + "/query.fvecs")
 
       index = fixtures.path("good.vqx")
       let build = try VQBinary.run(["index", "build", "--spec", "rabitq:bits=2", "--base", base, "--out", index])
@@ -225,6 +250,36 @@ import VQTestSupport
       cases.append(Case(command: "import", input: s.kind, arguments: ["import", f.base, "--spec", s.spec, "--out", o], mentions: s.mentions, output: o))
     }
     cases.append(Case(command: "import", input: "output in a missing folder", arguments: ["import", f.base, "--spec", "sign", "--out", inMissingFolder("vqx")], mentions: ["no/such/folder"], output: inMissingFolder("vqx")))
+
+    // bench --data DIR --out DIR: bad data, bad options; the report folder must not appear.
+    func bench(_ input: String, _ arguments: [String], _ mentions: [String]) {
+      let o = fresh("report")
+      cases.append(Case(command: "bench", input: input, arguments: ["bench", "--out", o, "--kv", "none"] + arguments, mentions: mentions, output: o))
+    }
+    for v in f.badBenchData { bench("data: \(v.kind)", ["--data", v.folder, "--methods", "int:bits=4"], v.mentions) }
+    bench("dimension mismatch", ["--data", f.mismatchedBenchData, "--methods", "int:bits=4"], ["query.fvecs", "dimension"])
+    bench("unknown spec", ["--methods", "nope:bits=2"], ["nope"])
+    bench("unknown key", ["--methods", "rabitq:colour=red"], ["colour"])
+    bench("out-of-range bits", ["--methods", "int", "--bits", "12"], ["bits", "12"])
+    bench("threads = 0", ["--methods", "int:bits=4", "--threads", "0"], ["--threads", "0"])
+    bench("kv: missing folder", ["--methods", "int:bits=4", "--kv", f.out("no-kv")], ["no-kv"])
+    bench("kv-tokens < 8", ["--methods", "int:bits=4", "--kv-tokens", "2"], ["--kv-tokens", "2"])
+    bench("unknown peer", ["--methods", "int:bits=4", "--peer", "annoy"], ["--peer", "annoy"])
+    bench("--quick alone", ["--quick"], ["--quick"])
+    cases.append(Case(command: "bench", input: "output in a missing folder", arguments: ["bench", "--methods", "int:bits=4", "--kv", "none", "--out", inMissingFolder("report")], mentions: ["no/such/folder"], output: inMissingFolder("report")))
+
+    // asq --input FILE --levels s
+    for v in f.badVectors {
+      cases.append(Case(command: "asq", input: "input: \(v.kind)", arguments: ["asq", "--input", v.path, "--levels", "4"], mentions: v.mentions))
+    }
+    cases.append(Case(command: "asq", input: "levels = 1", arguments: ["asq", "--input", f.base, "--levels", "1"], mentions: ["--levels", "1"]))
+    cases.append(Case(command: "asq", input: "levels > 65536", arguments: ["asq", "--input", f.base, "--levels", "70000"], mentions: ["--levels", "70000"]))
+    cases.append(Case(command: "asq", input: "approx = 1", arguments: ["asq", "--input", f.base, "--levels", "4", "--approx", "1"], mentions: ["--approx", "1"]))
+    cases.append(Case(command: "asq", input: "weights: dimension mismatch", arguments: ["asq", "--input", f.base, "--levels", "4", "--weights", f.otherDimension], mentions: ["dim7.fvecs"]))
+    cases.append(Case(command: "asq", input: "weights: wrong count", arguments: ["asq", "--input", f.base, "--levels", "4", "--weights", f.extra], mentions: ["extra.fvecs", "20", "200"]))
+    for v in f.badVectors {
+      cases.append(Case(command: "asq", input: "weights: \(v.kind)", arguments: ["asq", "--input", f.base, "--levels", "4", "--weights", v.path], mentions: v.mentions))
+    }
     return cases
   }
 
@@ -232,8 +287,8 @@ import VQTestSupport
   func matrix() throws {
     let files = try Files()
     let cases = Self.cases(files)
-    // 8 vector kinds, 7 index kinds, 3 spec kinds over 11 subcommands (see `cases`).
-    #expect(cases.count == 136, "the matrix has \(cases.count) cases")
+    // 8 vector kinds, 7 index kinds, 3 spec kinds over 13 subcommands (see `cases`).
+    #expect(cases.count == 136 + 18 + 21, "the matrix has \(cases.count) cases")
     let inputs = try FileManager.default.contentsOfDirectory(atPath: files.fixtures.folder.path).sorted()
     func snapshot() -> [String: Data] {
       Dictionary(uniqueKeysWithValues: inputs.compactMap { name in
