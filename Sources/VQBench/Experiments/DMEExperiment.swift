@@ -288,7 +288,9 @@ enum DMEExperiment {
       }
       plot.series.append(SVGPlot.Series(name: method.label, color: method.color, points: points))
     }
-    table += "(K = \(first.steps) steps, batch \(first.batch), η = \(first.learningRate), \(repeats) repeats; mean ± SE)\n"
+    let initialGap = MeanAndError((0..<repeats).map { objectives[$0].initial - objectives[$0].optimum }).mean
+    table += "(K = \(first.steps) steps, batch \(first.batch), η = \(first.learningRate), \(repeats) repeats; mean ± SE; "
+      + "f(0) − f* = \(sig(initialGap)), f* = \(sig(MeanAndError(objectives.map(\.optimum)).mean)))\n"
     return SGDProblemResult(rows: rows, table: table, plot: plot)
   }
 
@@ -412,9 +414,12 @@ enum DMEExperiment {
       let m = values.reduce(0, +) / max(n, 1)
       mean = m
       let variance = values.count > 1 ? values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1) : 0
-      standardError = (variance / max(n, 1)).squareRoot()
+      // One value has no standard error: NaN (report.json null, "–" in the table).
+      standardError = values.count > 1 ? (variance / n).squareRoot() : .nan
     }
-    var text: String { DMEExperiment.sig(mean) + " ± " + DMEExperiment.sig(standardError, digits: 2) }
+    var text: String {
+      DMEExperiment.sig(mean) + " ± " + (standardError.isFinite ? DMEExperiment.sig(standardError, digits: 2) : "–")
+    }
   }
 
   static func pad(_ s: String, _ width: Int) -> String {
