@@ -228,7 +228,7 @@ enum DMEExperiment {
 
   /// Runs every method `repeats` times (method × repeat jobs concurrently) and tabulates.
   static func runSGD(
-    problem: String, title: String, methods: [SGDMethod], repeats: Int, configuration: (SGDMethod) -> CompressedSGD.Configuration,
+    problem: String, title: String, plotTitle: String, methods: [SGDMethod], repeats: Int, configuration: (SGDMethod) -> CompressedSGD.Configuration,
     objective: @escaping @Sendable (Int) throws -> (any DistributedObjective, optimum: Double, initial: Double),
     accuracy: @escaping @Sendable ([Float]) -> Double?, settings: ExperimentSettings
   ) throws -> SGDProblemResult {
@@ -246,7 +246,7 @@ enum DMEExperiment {
     let first = configurations[0]
     var table = "\(title)\n" + pad("method", 30) + pad("bits/coord/msg", 15) + pad("rounds", 8) + pad("bits/worker", 13)
       + pad("÷ fp32", 8) + pad("final loss", 22) + pad("f − f*", 22) + "test acc\n"
-    var plot = SVGPlot(id: "sgd-\(problem)", title: "\(title): f − f* vs uplink bits per worker", xLabel: "bits sent per worker",
+    var plot = SVGPlot(id: "sgd-\(problem)", title: plotTitle, xLabel: "bits sent per worker",
                        yLabel: "f − f*", xLog: true, yLog: true)
     for (m, method) in methods.enumerated() {
       let runs = (0..<repeats).map { outcomes[m * repeats + $0] }
@@ -303,6 +303,7 @@ enum DMEExperiment {
     let lsSeed = settings.seed
     let ls = try runSGD(
       problem: "least_squares", title: "Least squares, M = \(lsWorkers) workers, d = \(lsDimension), \(lsRows) rows/worker, noise 0.1",
+      plotTitle: "Least squares (M = \(lsWorkers), d = \(lsDimension)): f − f* vs uplink bits",
       methods: try sgdMethods(dimension: lsDimension, period: 4), repeats: lsRepeats,
       configuration: { CompressedSGD.Configuration(steps: lsSteps, batch: 8, learningRate: 0.5, period: $0.period, compressor: $0.compressor) },
       objective: { r in
@@ -325,6 +326,7 @@ enum DMEExperiment {
     let lr = try runSGD(
       problem: "logistic_minilm",
       title: "Logistic regression, MiniLM (\(data.trainLabels.count) rows, d = 384 + bias), python-docs vs rest, M = \(lrWorkers), λ = \(lambda)",
+      plotTitle: "Logistic regression on MiniLM (M = \(lrWorkers)): f − f* vs uplink bits",
       methods: try sgdMethods(dimension: data.dimension, period: 4), repeats: lrRepeats,
       configuration: { CompressedSGD.Configuration(steps: lrSteps, batch: 8, learningRate: lrRate, period: $0.period, compressor: $0.compressor) },
       objective: { _ in (lrProblem, lrOptimum, lrInitial) },
