@@ -438,8 +438,12 @@ public enum CompressedSGD {
     mutating func apply(_ messages: [WorkerMessage], round: Int, _ objective: some DistributedObjective) {
       let d = model.count, inverse = 1 / Double(messages.count)
       var sum = [Double](repeating: 0, count: d)
-      for m in messages { for j in 0..<d { sum[j] += Double(m.decoded[j]) } }
-      for j in 0..<d { model[j] = Float(Double(model[j]) + sum[j] * inverse) }
+      sum.withUnsafeMutableBufferPointer { total in
+        for m in messages {
+          m.decoded.withUnsafeBufferPointer { decoded in for j in 0..<d { total[j] += Double(decoded[j]) } }
+        }
+        model.withUnsafeMutableBufferPointer { x in for j in 0..<d { x[j] = Float(Double(x[j]) + total[j] * inverse) } }
+      }
       generators = messages.map(\.generator)
       bitsPerWorker += messageBits
       if checkpointRounds.contains(round + 1) {

@@ -1,4 +1,5 @@
 import RealModule
+import VQKernels
 
 /// Distributed mean estimation (DME): n clients each send one compressed vector, the server averages
 /// the decoded vectors. research/asq-ipaware.md §6.
@@ -108,7 +109,7 @@ public struct EDENCompressor: ClientCompressor {
     self.bits = bits
     self.biased = biased
     self.rotationRounds = rotationRounds
-    paddedDimension = RandomizedHadamard(dimension: dimension, rounds: 1, seed: 0).outputDimension
+    paddedDimension = HadamardSize.fitting(dimension).n
     let spec = try QuantizerSpec("eden:bits=\(bits),scale=\(biased ? "biased" : "unbiased"),rotation=none")
     quantizer = try EDEN(spec: spec, dimension: paddedDimension)
   }

@@ -1,3 +1,5 @@
+import VQKernels
+
 /// Stochastic rounding onto a per-vector level set as a client compressor: the Hadamard + min–max
 /// grid baseline of DME (optionally without the rotation), and ASQ's optimal levels.
 ///
@@ -48,7 +50,7 @@ public struct StochasticRoundingCompressor: ClientCompressor {
     self.grid = grid
     self.rotated = rotated
     self.rotationRounds = rotationRounds
-    codedDimension = rotated ? RandomizedHadamard(dimension: dimension, rounds: 1, seed: 0).outputDimension : dimension
+    codedDimension = rotated ? HadamardSize.fitting(dimension).n : dimension
   }
 
   public var levelCount: Int { 1 << bits }
