@@ -34,6 +34,11 @@ public struct OneBitMeanEstimator: Sendable {
   public struct Query: Sendable, Equatable {
     public var tau: Double
     public var direction: Int
+
+    public init(tau: Double, direction: Int) {
+      self.tau = tau
+      self.direction = direction
+    }
   }
 
   public let lambda: Double
