@@ -20,6 +20,7 @@ let package = Package(
     .executableTarget(name: "fuzz-npy", dependencies: harnessDependencies),
     .executableTarget(name: "fuzz-vqx", dependencies: harnessDependencies),
     .executableTarget(name: "fuzz-spec", dependencies: harnessDependencies),
+    .executableTarget(name: "fuzz-faiss", dependencies: harnessDependencies),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -98,6 +98,21 @@ for name, args in builds:
     payload = open(out, "rb").read()
     put("vqx", name, b"\x06" + payload)
     put("vqx", name + "-plain", b"\x04" + payload)
+    # FAISS flat exports of the same indexes (vq export), for the `vq import` reader; an index the
+    # exporter refuses (no originals) is skipped.
+    faiss = os.path.join(tmp, name + ".faissindex")
+    if subprocess.run([sys.argv[1], "export", out, "--format", "faiss", "--faiss-index", "flat", "--out", faiss],
+                      capture_output=True).returncode == 0:
+        put("faiss", name, open(faiss, "rb").read())
+# An IndexIDMap: a flat index with a deleted row keeps its ids.
+holes = os.path.join(tmp, "holes.vqx")
+subprocess.run([sys.argv[1], "index", "build", "--out", holes, "--spec", "fp16", "--base", small], check=True)
+if subprocess.run([sys.argv[1], "index", "delete", holes, "--ids", "3,7"], capture_output=True).returncode == 0 and \
+        subprocess.run([sys.argv[1], "index", "compact", holes], capture_output=True).returncode == 0:
+    faiss = os.path.join(tmp, "holes.faissindex")
+    if subprocess.run([sys.argv[1], "export", holes, "--format", "faiss", "--faiss-index", "flat", "--out", faiss],
+                      capture_output=True).returncode == 0:
+        put("faiss", "flat-fp16-idmap", open(faiss, "rb").read())
 for name in os.listdir(tmp):
     os.unlink(os.path.join(tmp, name))
 os.rmdir(tmp)

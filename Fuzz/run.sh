@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (release, AddressSanitizer) and runs each for RUNS inputs, or for
 # SECONDS seconds with MODE=time. Usage:
-#   Fuzz/run.sh RUNS [harness ...]          e.g. Fuzz/run.sh 1000000            (all four)
+#   Fuzz/run.sh RUNS [harness ...]          e.g. Fuzz/run.sh 1000000            (all five)
 #   MODE=time Fuzz/run.sh SECONDS [harness ...]   e.g. MODE=time Fuzz/run.sh 60 vqx
-# Harnesses: vecs npy vqx spec. Seeds: Fuzz/corpus/<harness> (make-seeds.py); the growing corpus and
+# Harnesses: vecs npy vqx spec faiss. Seeds: Fuzz/corpus/<harness> (make-seeds.py); the growing corpus and
 # any crash artifacts go to $SCRATCH (default .build-fuzz) /corpus and /artifacts, the full log to
 # $SCRATCH/fuzz-<harness>.log. Exits non-zero on
 # the first finding (crash, sanitizer report, hang > 10 s, or > 2 GB memory).
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 budget=${1:?usage: Fuzz/run.sh RUNS|SECONDS [harness ...]}
 shift || true
-harnesses=("${@:-vecs npy vqx spec}")
+harnesses=("${@:-vecs npy vqx spec faiss}")
 read -r -a harnesses <<<"${harnesses[*]}"
 scratch=${SCRATCH:-../.build-fuzz}
 # lld: gold crashes (internal error in format_file_lineno) linking -sanitize=fuzzer binaries here, and
@@ -30,7 +30,7 @@ export SWIFT_BACKTRACE=enable=no
 for h in "${harnesses[@]}"; do
   corpus="$scratch/corpus/$h" artifacts="$scratch/artifacts/$h/"
   mkdir -p "$corpus" "$artifacts"
-  case $h in vqx) maxlen=16384 ;; spec) maxlen=256 ;; *) maxlen=8192 ;; esac
+  case $h in vqx | faiss) maxlen=16384 ;; spec) maxlen=256 ;; *) maxlen=8192 ;; esac
   if [ "${MODE:-runs}" = time ]; then limit=(-max_total_time="$budget"); else limit=(-runs="$budget"); fi
   echo "== fuzz-$h: ${MODE:-runs} $budget"
   status=0

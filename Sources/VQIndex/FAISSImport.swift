@@ -61,6 +61,10 @@ public enum FAISSImport {
     }
     guard header.count > 0 else { throw VQError.invalidArgument("\(path): the flat index is empty") }
     let values = try reader.floats(Int(words), "vectors")
+    // Found by Fuzz/fuzz-faiss: a NaN or ±Inf must stop here, named by row and column, not reach an index.
+    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+      throw VQError.nonFinite(source: path, row: bad / header.dimension, column: bad % header.dimension, value: values[bad])
+    }
     if wrapped {
       let n = try reader.integer(UInt64.self, "id count")
       guard n == UInt64(header.count) else {

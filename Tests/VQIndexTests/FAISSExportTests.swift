@@ -108,6 +108,32 @@ struct FAISSExportFormatTests {
       #expect(error.description.contains("truncated at byte"), "\(error)")
     }
   }
+
+  /// Regression for Fuzz/fuzz-faiss's first finding: a NaN in the vectors was returned as a value.
+  @Test("import refuses a NaN or infinity in the vectors, naming its row and column")
+  func nonFinite() throws {
+    let dir = try Self.folder()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let base = try Self.base(count: 20)
+    let index = try VectorIndex.build(base, configuration: IndexConfiguration(spec: try QuantizerSpec("fp32")))
+    let path = dir.appendingPathComponent("n.faissindex").path
+    try FAISSExport.write(index, to: path)
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    // Row 5, column 3 of the flat vectors: find its float by value (the file stores them verbatim).
+    let target = base.values[5 * base.dimension + 3].bitPattern
+    let pattern = (0..<4).map { UInt8(truncatingIfNeeded: target >> (8 * UInt32($0))) }
+    let at = try #require((0...(bytes.count - 4)).first { Array(bytes[$0..<($0 + 4)]) == pattern })
+    for value in [Float.nan, .infinity, -.infinity] {
+      for i in 0..<4 { bytes[at + i] = UInt8(truncatingIfNeeded: value.bitPattern >> (8 * UInt32(i))) }
+      try Data(bytes).write(to: URL(fileURLWithPath: path))
+      #expect {
+        _ = try FAISSImport.readFlat(path)
+      } throws: { error in
+        guard case .nonFinite(_, let row, let column, _) = error as? VQError else { return false }
+        return row == 5 && column == 3
+      }
+    }
+  }
 }
 
 /// The exported file through FAISS itself (`Tools/faiss_check_export.py`: `faiss.read_index` + search)
