@@ -55,12 +55,17 @@ public enum FAISSImport {
       throw VQError.outOfRange("\(path): dimension \(header.dimension) is out of range 1...\(VectorIO.maximumDimension)")
     }
     let words = try reader.integer(UInt64.self, "vector length")
-    guard words == UInt64(header.count) * UInt64(header.dimension) else {
+    // Found by Fuzz/fuzz-faiss: ntotal × d of a corrupt header can overflow 64 bits.
+    let expected = UInt64(header.count).multipliedReportingOverflow(by: UInt64(header.dimension))
+    guard !expected.overflow, words == expected.partialValue else {
       throw VQError.invalidArgument(
         "\(path): the flat index holds \(words) floats, not ntotal × d = \(header.count) × \(header.dimension)")
     }
     guard header.count > 0 else { throw VQError.invalidArgument("\(path): the flat index is empty") }
-    let values = try reader.floats(Int(words), "vectors")
+    guard let wordCount = Int(exactly: words) else {
+      throw VQError.invalidArgument("\(path): \(words) floats is more than this machine can address")
+    }
+    let values = try reader.floats(wordCount, "vectors")
     // Found by Fuzz/fuzz-faiss: a NaN or ±Inf must stop here, named by row and column, not reach an index.
     if let bad = values.firstIndex(where: { !$0.isFinite }) {
       throw VQError.nonFinite(source: path, row: bad / header.dimension, column: bad % header.dimension, value: values[bad])

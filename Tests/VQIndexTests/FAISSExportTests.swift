@@ -109,6 +109,23 @@ struct FAISSExportFormatTests {
     }
   }
 
+  /// Regression for Fuzz/fuzz-faiss's second finding: ntotal × d overflowed 64 bits (a trap).
+  @Test("import refuses a header whose ntotal × d overflows, as corrupt")
+  func countOverflow() throws {
+    let dir = try Self.folder()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var bytes = Array("IxFI".utf8)
+    func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    put(Int32(16)); put(Int64(1) << 61); put(Int64(0)); put(Int64(0)); put(UInt8(1)); put(Int32(0)); put(UInt64(0))
+    let path = dir.appendingPathComponent("o.faissindex").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    #expect {
+      _ = try FAISSImport.readFlat(path)
+    } throws: { error in
+      (error as? VQError)?.description.contains("not ntotal × d") == true
+    }
+  }
+
   /// Regression for Fuzz/fuzz-faiss's first finding: a NaN in the vectors was returned as a value.
   @Test("import refuses a NaN or infinity in the vectors, naming its row and column")
   func nonFinite() throws {
