@@ -13,7 +13,7 @@ import VQData
     "value_fidelity_min", "key_stored_fidelity_mean", "value_stored_fidelity_mean", "key_blocks", "value_blocks",
     "key_resets", "value_resets", "key_refreshes", "value_refreshes", "key_versions", "value_versions",
     "key_rank_mean", "key_rank_max", "value_rank_mean", "value_rank_max", "attention_output_rel_error",
-    "attention_tv", "top8_overlap", "turbo_mse_alone_output_rel_error_at_equal_bits",
+    "attention_tv", "top8_overlap", "turbo_mse_alone_best_output_rel_error_at_most_bits",
   ]
 
   static func members(_ row: JSONValue) -> [(String, JSONValue)] {

@@ -38,8 +38,9 @@ import RealModule
 /// pass the test; a reset block's top-k SVD leaves Σ_{i>k} σ_i² ≤ (1 − η)·‖X‖²_F), except (a) when
 /// `maxRank` caps k below what the energy rule asks (the block is stored anyway; `BlockRecord.fidelity`
 /// says how far it fell short) and (b) after a coefficient or residual quantizer, whose own error comes
-/// on top (`BlockRecord.storedFidelity` measures it). A stream of exact rank r ≤ B (noiseless) decodes
-/// to rounding error. Values are kept in Double; rounding them to the input's float32 would change a
+/// on top (`BlockRecord.storedFidelity` measures it). A noiseless stream of exact rank r ≤ B decodes to
+/// rounding error when the energy rule keeps all r directions (each carries more than 1 − η of a block's
+/// energy). Values are kept in Double; rounding them to the input's float32 would change a
 /// reconstruction by ~1e-7 relative, far below 1 − η for any η here.
 public struct LowRankTracker: Sendable {
   /// The tracker's parameters.
