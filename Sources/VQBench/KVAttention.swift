@@ -85,68 +85,113 @@ public enum KVAttentionExperiment {
     let keyCodes = try keyQuantizer.encode(keys)
     var valueQuantizer = try registry.makeQuantizer(spec, dimension: d)
     try valueQuantizer.fit(values)
-    let decodedValues = try valueQuantizer.decode(valueQuantizer.encode(values)).values
-    let keyValues = keys.values, valueValues = values.values
-    let scale = 1 / Double(d).squareRoot()
+    let decodedValues = try valueQuantizer.decode(valueQuantizer.encode(values)).values.map(Double.init)
     var results: [KVHeadResult] = []
     for h in 0..<cache.queryHeads where cache.kvHead(ofQueryHead: h) == kvHead {
       let queries = cache.queries(layer: layer, head: h)
+      let exact = exactAttention(cache: cache, tokens: t, layer: layer, queryHead: h)
       var estimated = [Float](repeating: 0, count: t)
-      var p = [Double](repeating: 0, count: t), pHat = [Double](repeating: 0, count: t)
-      var o = [Double](repeating: 0, count: d), oHat = [Double](repeating: 0, count: d)
-      var tv = 0.0, overlap = 0.0, outputError = 0.0
-      for i in top..<t {
-        let seen = i + 1
+      let fidelity = try compare(exact, tokens: t, dimension: d, values: decodedValues) { i in
+        // What a quantized cache computes: the estimator on the key codes, not a decode.
         let prepared = try queries.withRow(i) { try keyQuantizer.prepare(query: $0) }
         estimated.withUnsafeMutableBufferPointer { out in
-          keyQuantizer.estimateInnerProducts(prepared, codes: keyCodes, range: 0..<seen, into: out)
+          keyQuantizer.estimateInnerProducts(prepared, codes: keyCodes, range: 0..<(i + 1), into: out)
         }
-        queries.withRow(i) { q in
-          keyValues.withUnsafeBufferPointer { k in
-            for j in 0..<seen { p[j] = Evaluation.exactDot(q.baseAddress!, k.baseAddress! + j * d, count: d) * scale }
-          }
-        }
-        for j in 0..<seen { pHat[j] = Double(estimated[j]) * scale }
-        softmax(&p, count: seen)
-        softmax(&pHat, count: seen)
-        var distance = 0.0
-        for j in 0..<seen { distance += abs(p[j] - pHat[j]) }
-        tv += distance / 2
-        let trueTop = Set(TopK.largest(Array(p[0..<seen]), k: top))
-        let hatTop = TopK.largest(Array(pHat[0..<seen]), k: top)
-        overlap += Double(hatTop.filter(trueTop.contains).count) / Double(top)
-        for c in 0..<d { o[c] = 0; oHat[c] = 0 }
-        for j in 0..<seen {
-          let row = j * d
-          for c in 0..<d {
-            o[c] += p[j] * Double(valueValues[row + c])
-            oHat[c] += pHat[j] * Double(decodedValues[row + c])
-          }
-        }
-        var err = 0.0, norm = 0.0
-        for c in 0..<d {
-          err += (o[c] - oHat[c]) * (o[c] - oHat[c])
-          norm += o[c] * o[c]
-        }
-        outputError += norm > 0 ? (err / norm).squareRoot() : 0
+        return estimated[0...i].map(Double.init)
       }
-      let q = Double(t - top)
       results.append(KVHeadResult(
-        layer: cache.layerNames[layer], queryHead: h, kvHead: kvHead, totalVariation: tv / q, top8Overlap: overlap / q,
-        outputRelativeError: outputError / q))
+        layer: cache.layerNames[layer], queryHead: h, kvHead: kvHead, totalVariation: fidelity.totalVariation,
+        top8Overlap: fidelity.top8Overlap, outputRelativeError: fidelity.outputRelativeError))
     }
     return results
   }
 
-  /// In-place softmax of the first `count` logits (max subtracted first).
-  private static func softmax(_ x: inout [Double], count: Int) {
+  /// Mean over queries i ≥ 8 of one query head.
+  struct AttentionFidelity: Sendable, Equatable {
+    var totalVariation: Double
+    var top8Overlap: Double
+    var outputRelativeError: Double
+  }
+
+  /// Causal attention of one query head in Double from the float cache: for query i the weights p over
+  /// keys 0…i (`offsets[i]` into `weights`) and the output o (`outputs[i·d…]`).
+  struct ExactAttention: Sendable {
+    var weights: [Double]
+    var offsets: [Int]
+    var outputs: [Double]
+  }
+
+  static func exactAttention(cache: KVCache, tokens t: Int, layer: Int, queryHead: Int) -> ExactAttention {
+    let d = cache.headDimension, scale = 1 / Double(d).squareRoot()
+    let kvHead = cache.kvHead(ofQueryHead: queryHead)
+    let keys = cache.keys(layer: layer, head: kvHead).values, values = cache.values(layer: layer, head: kvHead).values
+    let queries = cache.queries(layer: layer, head: queryHead)
+    var offsets = [Int](repeating: 0, count: t + 1)
+    for i in 0..<t { offsets[i + 1] = offsets[i] + i + 1 }
+    var weights = [Double](repeating: 0, count: offsets[t])
+    var outputs = [Double](repeating: 0, count: t * d)
+    keys.withUnsafeBufferPointer { k in
+      for i in top..<t {
+        let seen = i + 1, base = offsets[i]
+        queries.withRow(i) { q in
+          for j in 0..<seen { weights[base + j] = Evaluation.exactDot(q.baseAddress!, k.baseAddress! + j * d, count: d) * scale }
+        }
+        softmax(&weights, from: base, count: seen)
+        for j in 0..<seen {
+          let row = j * d, w = weights[base + j]
+          for c in 0..<d { outputs[i * d + c] += w * Double(values[row + c]) }
+        }
+      }
+    }
+    return ExactAttention(weights: weights, offsets: offsets, outputs: outputs)
+  }
+
+  /// Compares the exact attention with one computed from `logits(i)` (unscaled q·k̂ for keys 0…≥i) and
+  /// decoded values (tokens × d, row-major), with this experiment's measures: total variation,
+  /// top-8 overlap and relative output error, each the mean over queries i ≥ 8.
+  static func compare(
+    _ exact: ExactAttention, tokens t: Int, dimension d: Int, values decoded: [Double], logits: (Int) throws -> [Double]
+  ) rethrows -> AttentionFidelity {
+    let scale = 1 / Double(d).squareRoot()
+    var pHat = [Double](repeating: 0, count: t), oHat = [Double](repeating: 0, count: d)
+    var tv = 0.0, overlap = 0.0, outputError = 0.0
+    for i in top..<t {
+      let seen = i + 1, base = exact.offsets[i]
+      let l = try logits(i)
+      for j in 0..<seen { pHat[j] = l[j] * scale }
+      softmax(&pHat, from: 0, count: seen)
+      var distance = 0.0
+      for j in 0..<seen { distance += abs(exact.weights[base + j] - pHat[j]) }
+      tv += distance / 2
+      let trueTop = Set(TopK.largest(Array(exact.weights[base..<(base + seen)]), k: top))
+      let hatTop = TopK.largest(Array(pHat[0..<seen]), k: top)
+      overlap += Double(hatTop.filter(trueTop.contains).count) / Double(top)
+      for c in 0..<d { oHat[c] = 0 }
+      for j in 0..<seen {
+        let row = j * d, w = pHat[j]
+        for c in 0..<d { oHat[c] += w * decoded[row + c] }
+      }
+      var err = 0.0, norm = 0.0
+      for c in 0..<d {
+        let o = exact.outputs[i * d + c]
+        err += (o - oHat[c]) * (o - oHat[c])
+        norm += o * o
+      }
+      outputError += norm > 0 ? (err / norm).squareRoot() : 0
+    }
+    let q = Double(t - top)
+    return AttentionFidelity(totalVariation: tv / q, top8Overlap: overlap / q, outputRelativeError: outputError / q)
+  }
+
+  /// In-place softmax of `x[from..<from+count]` (max subtracted first).
+  static func softmax(_ x: inout [Double], from start: Int, count: Int) {
     var m = -Double.infinity
-    for j in 0..<count { m = max(m, x[j]) }
+    for j in start..<(start + count) { m = max(m, x[j]) }
     var sum = 0.0
-    for j in 0..<count {
+    for j in start..<(start + count) {
       x[j] = exp(x[j] - m)
       sum += x[j]
     }
-    for j in 0..<count { x[j] /= sum }
+    for j in start..<(start + count) { x[j] /= sum }
   }
 }

@@ -80,8 +80,8 @@ import VQData
         let keyCodes = try quantizer.encode(cache.keys(layer: layer, head: kv))
         let decoded = try quantizer.decode(quantizer.encode(cache.values(layer: layer, head: kv))).values.map { Double($0) }
         let queries = cache.queries(layer: layer, head: head)
-        let exact = LowRankExperiment.exactAttention(cache: cache, tokens: cache.tokens, layer: layer, queryHead: head)
-        let mine = try LowRankExperiment.compare(exact, tokens: cache.tokens, dimension: cache.headDimension, values: decoded) { i in
+        let exact = KVAttentionExperiment.exactAttention(cache: cache, tokens: cache.tokens, layer: layer, queryHead: head)
+        let mine = try KVAttentionExperiment.compare(exact, tokens: cache.tokens, dimension: cache.headDimension, values: decoded) { i in
           try quantizer.estimateInnerProducts(quantizer.prepare(query: queries[row: i]), codes: keyCodes).map { Double($0) }
         }
         let theirs = try #require(reference.heads.first { $0.layer == name && $0.queryHead == head })

@@ -121,95 +121,7 @@ enum LowRankExperiment {
   struct UnitOutcome: Sendable {
     var keys: StreamStats
     var values: StreamStats
-    var heads: [AttentionFidelity]
-  }
-
-  /// Mean over queries i ≥ 8 of one query head.
-  struct AttentionFidelity: Sendable, Equatable {
-    var totalVariation: Double
-    var top8Overlap: Double
-    var outputRelativeError: Double
-  }
-
-  /// Causal attention of one query head in Double from the float cache: for query i the weights p over
-  /// keys 0…i (`offsets[i]` into `weights`) and the output o (`outputs[i·d…]`).
-  struct ExactAttention: Sendable {
-    var weights: [Double]
-    var offsets: [Int]
-    var outputs: [Double]
-  }
-
-  static func exactAttention(cache: KVCache, tokens t: Int, layer: Int, queryHead: Int) -> ExactAttention {
-    let d = cache.headDimension, scale = 1 / Double(d).squareRoot()
-    let kvHead = cache.kvHead(ofQueryHead: queryHead)
-    let keys = cache.keys(layer: layer, head: kvHead).values, values = cache.values(layer: layer, head: kvHead).values
-    let queries = cache.queries(layer: layer, head: queryHead)
-    var offsets = [Int](repeating: 0, count: t + 1)
-    for i in 0..<t { offsets[i + 1] = offsets[i] + i + 1 }
-    var weights = [Double](repeating: 0, count: offsets[t])
-    var outputs = [Double](repeating: 0, count: t * d)
-    keys.withUnsafeBufferPointer { k in
-      for i in skippedQueries..<t {
-        let seen = i + 1, base = offsets[i]
-        queries.withRow(i) { q in
-          for j in 0..<seen { weights[base + j] = Evaluation.exactDot(q.baseAddress!, k.baseAddress! + j * d, count: d) * scale }
-        }
-        softmax(&weights, from: base, count: seen)
-        for j in 0..<seen {
-          let row = j * d, w = weights[base + j]
-          for c in 0..<d { outputs[i * d + c] += w * Double(values[row + c]) }
-        }
-      }
-    }
-    return ExactAttention(weights: weights, offsets: offsets, outputs: outputs)
-  }
-
-  /// Compares the exact attention with one computed from `logits(i)` (unscaled q·k̂ for keys 0…≥i) and
-  /// decoded values (tokens × d, row-major), with `KVAttentionExperiment`'s measures and conventions.
-  static func compare(
-    _ exact: ExactAttention, tokens t: Int, dimension d: Int, values decoded: [Double], logits: (Int) throws -> [Double]
-  ) rethrows -> AttentionFidelity {
-    let scale = 1 / Double(d).squareRoot()
-    var pHat = [Double](repeating: 0, count: t), oHat = [Double](repeating: 0, count: d)
-    var tv = 0.0, overlap = 0.0, outputError = 0.0
-    for i in skippedQueries..<t {
-      let seen = i + 1, base = exact.offsets[i]
-      let l = try logits(i)
-      for j in 0..<seen { pHat[j] = l[j] * scale }
-      softmax(&pHat, from: 0, count: seen)
-      var distance = 0.0
-      for j in 0..<seen { distance += abs(exact.weights[base + j] - pHat[j]) }
-      tv += distance / 2
-      let trueTop = Set(TopK.largest(Array(exact.weights[base..<(base + seen)]), k: KVAttentionExperiment.top))
-      let hatTop = TopK.largest(Array(pHat[0..<seen]), k: KVAttentionExperiment.top)
-      overlap += Double(hatTop.filter(trueTop.contains).count) / Double(KVAttentionExperiment.top)
-      for c in 0..<d { oHat[c] = 0 }
-      for j in 0..<seen {
-        let row = j * d, w = pHat[j]
-        for c in 0..<d { oHat[c] += w * decoded[row + c] }
-      }
-      var err = 0.0, norm = 0.0
-      for c in 0..<d {
-        let o = exact.outputs[i * d + c]
-        err += (o - oHat[c]) * (o - oHat[c])
-        norm += o * o
-      }
-      outputError += norm > 0 ? (err / norm).squareRoot() : 0
-    }
-    let q = Double(t - skippedQueries)
-    return AttentionFidelity(totalVariation: tv / q, top8Overlap: overlap / q, outputRelativeError: outputError / q)
-  }
-
-  /// In-place softmax of `x[from..<from+count]` (max subtracted first), as `KVAttentionExperiment`'s.
-  static func softmax(_ x: inout [Double], from start: Int, count: Int) {
-    var m = -Double.infinity
-    for j in start..<(start + count) { m = max(m, x[j]) }
-    var sum = 0.0
-    for j in start..<(start + count) {
-      x[j] = exp(x[j] - m)
-      sum += x[j]
-    }
-    for j in start..<(start + count) { x[j] /= sum }
+    var heads: [KVAttentionExperiment.AttentionFidelity]
   }
 
   static func track(
@@ -239,20 +151,20 @@ enum LowRankExperiment {
   static func measureUnit(
     cache: KVCache, tokens: Int, layer: Int, kvHead: Int, configurations: [Configuration], baselines: [String],
     registry: QuantizerRegistry
-  ) throws -> (lowRank: [UnitOutcome], baselines: [[AttentionFidelity]]) {
+  ) throws -> (lowRank: [UnitOutcome], baselines: [[KVAttentionExperiment.AttentionFidelity]]) {
     let d = cache.headDimension
     let keys = try prefix(cache.keys(layer: layer, head: kvHead), tokens)
     let values = try prefix(cache.values(layer: layer, head: kvHead), tokens)
     let queryHeads = (0..<cache.queryHeads).filter { cache.kvHead(ofQueryHead: $0) == kvHead }
-    let exact = queryHeads.map { exactAttention(cache: cache, tokens: tokens, layer: layer, queryHead: $0) }
+    let exact = queryHeads.map { KVAttentionExperiment.exactAttention(cache: cache, tokens: tokens, layer: layer, queryHead: $0) }
     let queries = queryHeads.map { cache.queries(layer: layer, head: $0) }
     let lowRank = try configurations.map { c in
       let keyTracker = try track(keys, configuration: c, registry: registry)
       let valueTracker = try track(values, configuration: c, registry: registry)
       let decoded = try valueTracker.decodeAll().values
-      var heads: [AttentionFidelity] = []
+      var heads: [KVAttentionExperiment.AttentionFidelity] = []
       for h in queryHeads.indices {
-        try heads.append(compare(exact[h], tokens: tokens, dimension: d, values: decoded) { i in
+        try heads.append(KVAttentionExperiment.compare(exact[h], tokens: tokens, dimension: d, values: decoded) { i in
           try keyTracker.estimateInnerProducts(query: queries[h][row: i])
         })
       }
@@ -272,7 +184,7 @@ enum LowRankExperiment {
       let decoded = try valueQuantizer.decode(valueQuantizer.encode(values)).values.map { Double($0) }
       let quantizer = keyQuantizer
       return try queryHeads.indices.map { h in
-        try compare(exact[h], tokens: tokens, dimension: d, values: decoded) { i in
+        try KVAttentionExperiment.compare(exact[h], tokens: tokens, dimension: d, values: decoded) { i in
           try quantizer.estimateInnerProducts(quantizer.prepare(query: queries[h][row: i]), codes: keyCodes).map { Double($0) }
         }
       }
@@ -328,7 +240,7 @@ enum LowRankExperiment {
     var values: StreamSummary?
     var keyBits: Double
     var valueBits: Double
-    var attention: AttentionFidelity
+    var attention: KVAttentionExperiment.AttentionFidelity
     /// The lowest output error of turbo-mse alone among its bit widths that cost at most this row's bits
     /// per coordinate (nil when even its fewest bits cost more).
     var turboAloneAtMostBits: Double?
@@ -358,7 +270,7 @@ enum LowRankExperiment {
       turboAloneAtMostBits = turboAlone.filter { $0.bits <= bits }.map(\.error).min()
     }
 
-    init(baseline spec: String, bits: Double, heads: [AttentionFidelity], cache: KVCache, tokens: Int) {
+    init(baseline spec: String, bits: Double, heads: [KVAttentionExperiment.AttentionFidelity], cache: KVCache, tokens: Int) {
       method = "quantizer alone"
       quantizer = spec
       keyBits = bits
@@ -370,9 +282,9 @@ enum LowRankExperiment {
       self.tokens = tokens
     }
 
-    static func mean(_ heads: [AttentionFidelity]) -> AttentionFidelity {
+    static func mean(_ heads: [KVAttentionExperiment.AttentionFidelity]) -> KVAttentionExperiment.AttentionFidelity {
       let n = Double(heads.count)
-      return AttentionFidelity(
+      return KVAttentionExperiment.AttentionFidelity(
         totalVariation: heads.reduce(0) { $0 + $1.totalVariation } / n,
         top8Overlap: heads.reduce(0) { $0 + $1.top8Overlap } / n,
         outputRelativeError: heads.reduce(0) { $0 + $1.outputRelativeError } / n)
