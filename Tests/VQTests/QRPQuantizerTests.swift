@@ -7,6 +7,12 @@ import VQTestSupport
 
 /// The `qrp` quantizer: spec, determinism, decode, and the cosine estimates on real embeddings.
 @Suite struct QRPQuantizerTests {
+  static func dot(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Double {
+    var s = 0.0
+    for (u, v) in zip(a, b) { s += Double(u) * Double(v) }
+    return s
+  }
+
   @Test("spec: defaults, canonical round trip, ranges refused with the allowed values")
   func spec() throws {
     let plain = try QuantizerSpec("qrp")
@@ -32,7 +38,7 @@ import VQTestSupport
 
   @Test("codes are deterministic for a spec and change with the seed; codes are the Lloyd–Max cells of G·x/‖x‖")
   func deterministicCodes() throws {
-    let x = TestData.gaussian(20, dimension: 40, seed: 9)
+    let x = TestData.gaussian(count: 20, dimension: 40, seed: 9)
     let a = try QuantizerRegistry.standard.makeQuantizer("qrp:bits=2", dimension: 40)
     let b = try QuantizerRegistry.standard.makeQuantizer("qrp:bits=2", dimension: 40)
     let c = try QuantizerRegistry.standard.makeQuantizer("qrp:bits=2,seed=43", dimension: 40)
@@ -56,15 +62,14 @@ import VQTestSupport
   func decodeDirection() throws {
     let d = 64, k = 256
     let q = try QuantizerRegistry.standard.makeQuantizer("qrp:projections=\(k),bits=2", dimension: d)
-    let x = TestData.gaussian(200, dimension: d, seed: 4)
+    let x = TestData.gaussian(count: 200, dimension: d, seed: 4)
     let y = try q.decode(q.encode(x))
     var cosines = RunningStatistics()
     for i in 0..<x.count {
-      let u = Array(x.values[(i * d)..<((i + 1) * d)]), v = Array(y.values[(i * d)..<((i + 1) * d)])
-      let nu = u.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
-      let nv = v.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+      let u = x.values[(i * d)..<((i + 1) * d)], v = y.values[(i * d)..<((i + 1) * d)]
+      let nu = Self.dot(u, u).squareRoot(), nv = Self.dot(v, v).squareRoot()
       #expect(abs(nv / nu - 1) < 1e-5)
-      cosines.add(zip(u, v).map { Double($0) * Double($1) }.reduce(0, +) / (nu * nv))
+      cosines.add(Self.dot(u, v) / (nu * nv))
     }
     let secondMoment = try QRPCosineEstimator.cached(bits: 2).secondMoment
     let predicted = 1 / (1 + Double(d - 1) / (Double(k) * secondMoment)).squareRoot()
@@ -81,6 +86,7 @@ import VQTestSupport
     for bits in [1, 2] {
       var mleError = RunningStatistics(), linearBias = RunningStatistics(), scaledError = RunningStatistics()
       var exactValues: [Double] = [], estimates: [Double] = []
+      var predictedNoise = 0.0
       let mle = try QuantizerRegistry.standard.makeQuantizer("qrp:bits=\(bits)", dimension: d)
       let linear = try QuantizerRegistry.standard.makeQuantizer("qrp:bits=\(bits),estimator=linear", dimension: d)
       let codes = try mle.encode(baseRows)
@@ -90,32 +96,39 @@ import VQTestSupport
         let query = Array(queries.values[(qi * d)..<((qi + 1) * d)])
         let a = mle.estimateInnerProducts(try mle.prepare(query: query), codes: codes)
         let l = linear.estimateInnerProducts(try linear.prepare(query: query), codes: codes)
-        let qn = query.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+        let qn = Self.dot(query[...], query[...]).squareRoot()
         for i in 0..<baseCount {
           let row = baseRows.values[(i * d)..<((i + 1) * d)]
-          let xn = row.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
-          let exact = zip(query, row).map { Double($0) * Double($1) }.reduce(0, +)
+          let xn = Self.dot(row, row).squareRoot()
+          let exact = Self.dot(query[...], row)
           let scale = qn * xn
           let rho = exact / scale
           mleError.add((Double(a[i]) - exact) / scale)
           linearBias.add((Double(l[i]) - exact) / scale)
           // Squared error in units of the Fisher variance 1/(k·I(ρ)): mean ≈ 1 for an efficient estimator.
           let e = (Double(a[i]) - exact) / scale
-          scaledError.add(e * e / estimator.asymptoticVariance(rho: rho, projections: d))
+          let fisherVariance = estimator.asymptoticVariance(rho: rho, projections: d)
+          scaledError.add(e * e / fisherVariance)
+          predictedNoise += fisherVariance * scale * scale
           exactValues.append(exact); estimates.append(Double(a[i]))
         }
       }
       // 1 200 pairs sharing one projection matrix per query, so the errors are not independent: the
       // statements are sanity bounds, not 3-SE tests.
       let n = Double(exactValues.count)
-      let mx = exactValues.reduce(0, +) / n, my = estimates.reduce(0, +) / n
+      let sumExact: Double = exactValues.reduce(0, +), sumEstimates: Double = estimates.reduce(0, +)
+      let mx = sumExact / n, my = sumEstimates / n
       var sxy = 0.0, sxx = 0.0, syy = 0.0
       for (u, v) in zip(exactValues, estimates) { sxy += (u - mx) * (v - my); sxx += (u - mx) * (u - mx); syy += (v - my) * (v - my) }
-      #expect(sxy / (sxx * syy).squareRoot() > 0.85, "b=\(bits): correlation of estimates with exact ⟨q,x⟩")
+      // Correlation of estimates with the exact values: what the Fisher noise predicts, √(Var exact/(Var exact +
+      // mean 1/(kI)·‖q‖²‖x‖²)) (0.75 at 1 bit, 0.84 at 2 bits here: MiniLM cosines span a narrow range).
+      let predicted = (sxx / (sxx + predictedNoise)).squareRoot()
+      let correlation = sxy / (sxx * syy).squareRoot()
+      #expect(correlation > predicted - 0.05, "b=\(bits): correlation \(correlation), Fisher predicts \(predicted)")
       #expect(scaledError.mean > 0.6 && scaledError.mean < 1.6, "b=\(bits): normalised squared error \(scaledError.mean)")
       #expect(abs(mleError.mean) < 0.05, "b=\(bits): mean cosine error \(mleError.mean)")
       // The linear estimator shrinks toward 0 ((2/π)·arcsin ρ at 1 bit): its mean error has the sign of −ρ.
-      #expect(linearBias.mean * exactValues.reduce(0, +) < 0, "b=\(bits): linear estimator not shrunk toward 0")
+      #expect(linearBias.mean * sumExact < 0, "b=\(bits): linear estimator not shrunk toward 0")
     }
   }
 }
