@@ -147,7 +147,8 @@ enum QRPExperiment {
       + "k = \(projections) projections, \(repetitions) repetitions per row; fp = full precision: MLE with known unit norms (theory (1−ρ²)²/(1+ρ²)) and the plain inner product (theory 1+ρ²)\n"
 
     // Fisher curves for the plot.
-    let curveRho = stride(from: 0.05, through: 0.951, by: 0.05).map { $0 }
+    // 0.1…0.95 keeps the axis at 0…1.2 (a wider span makes SVGPlot pick 0.5 steps).
+    let curveRho = stride(from: 0.1, through: 0.951, by: 0.05).map { $0 }
     let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
     var varianceSeries: [SVGPlot.Series] = []
     for (bi, bits) in bitWidths.enumerated() {
