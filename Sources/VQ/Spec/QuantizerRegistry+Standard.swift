@@ -21,5 +21,6 @@ extension QuantizerRegistry {
     BlockQuant.method,
     E8P.method,
     E8Voronoi.method,
+    QuantizedRandomProjection.method,
   ])
 }
