@@ -289,4 +289,22 @@ final class Fixtures {
     #expect(results.count == 1 && results[0]["spec"] as? String == "fp32")
     #expect(try FileManager.default.contentsOfDirectory(atPath: fixtures.path("report")).sorted() == ["report.html", "report.json"])
   }
+
+  @Test func benchEstimatorsQuickWritesEveryKey() throws {
+    let fixtures = try Fixtures()
+    let out = try VQBinary.run(["bench", "--estimators", "--quick", "--out", fixtures.path("estimators"), "--seed", "5"])
+    #expect(out.status == 0, "stderr: \(out.stderr)")
+    let report = try Data(contentsOf: URL(fileURLWithPath: fixtures.path("estimators/report.json")))
+    let object = try #require(try JSONSerialization.jsonObject(with: report) as? [String: Any])
+    for key in ["qrp", "mean_estimation", "dme", "sgd", "scaling", "lowrank"] {
+      #expect((object[key] as? [[String: Any]])?.isEmpty == false, "\(key) missing or empty")
+    }
+    #expect(object["seed"] as? String == "5" && object["scale"] as? String == "quick")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: fixtures.path("estimators")).sorted() == ["report.html", "report.json"])
+    // One experiment alone writes only its own key.
+    let dme = try VQBinary.run(["bench", "--dme", "--quick", "--json", "--out", fixtures.path("dme")])
+    #expect(dme.status == 0, "stderr: \(dme.stderr)")
+    let only = try #require(try JSONSerialization.jsonObject(with: Data(dme.stdout.utf8)) as? [String: Any])
+    #expect(only["dme"] != nil && only["sgd"] != nil && only["qrp"] == nil && only["lowrank"] == nil)
+  }
 }
