@@ -365,8 +365,8 @@ enum LowRankExperiment {
       "Bits per original coordinate count everything stored, averaged over keys and values: coefficients at 32 bits "
         + "(or their codes with side values), every basis version D·k at 32 bits; ratio = bits/32 against the float32 "
         + "cache. Quantizer-alone rows quantize each full \(cache.headDimension)-d key and value as KVAttentionExperiment "
-        + "does (logits from the quantizer's estimator, decoded values), through this experiment's comparison code, "
-        + "which a test checks against KVAttentionExperiment's numbers. 'alone≤bits' is the lowest output error of "
+        + "does (logits from the quantizer's estimator, decoded values), through the same attention comparison as the "
+        + "main table's KV criterion. 'alone≤bits' is the lowest output error of "
         + "turbo-mse alone at any of its bit widths costing at most the row's bits per coordinate: a row beats the "
         + "quantizer alone at equal memory only when its 'out err' is below that. \(beatenSummary) Quantizers on Z use rotation=haar: a dense k×k rotation, so k is not "
         + "padded to a power of two (each basis version has its own quantizer of dimension k).",
