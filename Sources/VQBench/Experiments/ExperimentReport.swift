@@ -113,7 +113,8 @@ public struct ExperimentReport: Sendable {
   static func htmlTable(_ rows: [JSONValue]) -> String {
     guard case .object(let first)? = rows.first else { return "" }
     let columns = first.map(\.0)
-    var out = "<table class=\"results\"><thead><tr>"
+    // Wide tables scroll inside their own box instead of widening the page.
+    var out = "<div style=\"overflow-x: auto\"><table class=\"results\"><thead><tr>"
     for c in columns { out += "<th>\(escape(c))</th>" }
     out += "</tr></thead><tbody>\n"
     for row in rows {
@@ -125,7 +126,7 @@ public struct ExperimentReport: Sendable {
       }
       out += "</tr>\n"
     }
-    return out + "</tbody></table>\n"
+    return out + "</tbody></table></div>\n"
   }
 
   static func cell(_ v: JSONValue) -> String {
