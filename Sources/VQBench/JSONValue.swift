@@ -15,6 +15,24 @@ public enum JSONValue: Sendable, Equatable {
   /// A string or `null`.
   public static func string(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
 
+  /// An object's key–value pairs in order; empty for any other value.
+  public var members: [(String, JSONValue)] {
+    if case .object(let members) = self { return members }
+    return []
+  }
+
+  /// An object's member `key` (`nil` when absent or not an object): reading report rows back.
+  public subscript(key: String) -> JSONValue? { members.first { $0.0 == key }?.1 }
+
+  /// An `int` or `double` as a `Double`; `nil` for anything else.
+  public var number: Double? {
+    switch self {
+    case .int(let i): return Double(i)
+    case .double(let d): return d
+    default: return nil
+    }
+  }
+
   /// The JSON text: one line, or indented by two spaces per level.
   public func rendered(pretty: Bool = false) -> String {
     var out = ""

@@ -16,20 +16,6 @@ import Testing
     "final_loss", "final_loss_se", "excess_loss", "excess_loss_se", "test_accuracy",
   ]
 
-  static func fields(_ row: JSONValue) -> [String] {
-    guard case .object(let members) = row else { return [] }
-    return members.map(\.0)
-  }
-
-  static func number(_ row: JSONValue, _ key: String) -> Double? {
-    guard case .object(let members) = row, let value = members.first(where: { $0.0 == key })?.1 else { return nil }
-    switch value {
-    case .double(let d): return d
-    case .int(let i): return Double(i)
-    default: return nil
-    }
-  }
-
   @Test func quickRowsHaveTheDocumentedFieldsAndDoNotDependOnThreads() throws {
     let one = try DMEExperiment.run(ExperimentSettings(seed: 3, threads: 1, scale: .quick))
     let two = try DMEExperiment.run(ExperimentSettings(seed: 3, threads: 2, scale: .quick))
@@ -37,18 +23,19 @@ import Testing
     let dme = one[0], sgd = one[1]
     #expect(dme.rows.count == 2 * 15)   // 2 distributions × 15 compressors
     #expect(sgd.rows.count == 2 * 8)    // 2 problems × 8 methods
-    for row in dme.rows { #expect(Self.fields(row) == Self.dmeFields) }
-    for row in sgd.rows { #expect(Self.fields(row) == Self.sgdFields) }
+    for row in dme.rows { #expect(row.members.map(\.0) == Self.dmeFields) }
+    for row in sgd.rows { #expect(row.members.map(\.0) == Self.sgdFields) }
     #expect(dme.plots.count == 1 && sgd.plots.count == 2)
     #expect(one.map { $0.rows.map { $0.rendered() } } == two.map { $0.rows.map { $0.rendered() } })
     // Sanity: the EDEN 1-bit single-client vNMSE is near π/2 − 1 even at quick scale (12 repetitions,
     // SE ≈ 0.0075 observed: the 0.03 margin is 4 SE).
-    let eden1 = dme.rows.first { Self.number($0, "bits_per_coordinate").map { $0 < 1.1 } == true && Self.fields($0).count > 0
+    let eden1 = dme.rows.first { $0["bits_per_coordinate"]?.number.map { $0 < 1.1 } == true && !$0.members.isEmpty
       && $0.rendered().contains("\"EDEN 1-bit\"") }
-    #expect(eden1.flatMap { Self.number($0, "vnmse") }.map { abs($0 - 0.5708) < 0.03 } == true)
+    #expect(eden1.flatMap { $0["vnmse"]?.number }.map { abs($0 - 0.5708) < 0.03 } == true)
     // Every SGD method lowers the loss.
     for row in sgd.rows {
-      #expect(Self.number(row, "final_loss")! < Self.number(row, "initial_loss")!, "\(row.rendered())")
+      let final = try #require(row["final_loss"]?.number), initial = try #require(row["initial_loss"]?.number)
+      #expect(final < initial, "\(row.rendered())")
     }
     #expect(!dme.table.isEmpty && !sgd.table.isEmpty)
   }

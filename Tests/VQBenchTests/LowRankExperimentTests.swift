@@ -16,19 +16,6 @@ import VQData
     "attention_tv", "top8_overlap", "turbo_mse_alone_best_output_rel_error_at_most_bits",
   ]
 
-  static func members(_ row: JSONValue) -> [(String, JSONValue)] {
-    if case .object(let m) = row { return m }
-    return []
-  }
-
-  static func number(_ v: JSONValue?) -> Double? {
-    switch v {
-    case .double(let d): return d
-    case .int(let i): return Double(i)
-    default: return nil
-    }
-  }
-
   @Test func quickRowsHaveTheDocumentedFields() throws {
     let sections = try LowRankExperiment.run(ExperimentSettings(seed: 1, threads: 2, scale: .quick))
     #expect(sections.count == 1)
@@ -38,28 +25,27 @@ import VQData
     #expect(s.plots.count == 2)
     #expect(s.table.contains("3 layers × 2 KV heads × 128 tokens"))
     for row in s.rows {
-      let m = Self.members(row)
-      #expect(m.map(\.0) == Self.fields)
-      let get = { (key: String) in m.first { $0.0 == key }?.1 }
+      #expect(row.members.map(\.0) == Self.fields)
+      let get = { (key: String) in row[key] }
       #expect(get("tokens") == .int(128) && get("layers") == .int(3) && get("kv_heads") == .int(2))
       #expect(get("queries_per_head") == .int(120))
-      let bits = try #require(Self.number(get("bits_per_coordinate")))
+      let bits = try #require(get("bits_per_coordinate")?.number)
       // Low-rank can cost more than float32 (a block that resets stores B·k + D·k values): at most
       // 32·(k/D + k/B) ≤ 32·(1 + 64/32) bits per coordinate here.
       #expect(bits > 0 && bits <= 96)
-      let error = try #require(Self.number(get("attention_output_rel_error")))
+      let error = try #require(get("attention_output_rel_error")?.number)
       #expect(error > 0 && error < 1)
       if get("method") != .string("quantizer alone") {
-        let eta = try #require(Self.number(get("eta")))
+        let eta = try #require(get("eta")?.number)
         // Every stored block reaches η (by construction of the tracker).
-        #expect(try #require(Self.number(get("key_fidelity_min"))) >= eta)
-        #expect(try #require(Self.number(get("value_fidelity_min"))) >= eta)
+        #expect(try #require(get("key_fidelity_min")?.number) >= eta)
+        #expect(try #require(get("value_fidelity_min")?.number) >= eta)
         // 128 tokens in blocks of 32: 4 blocks per head and stream, 6 heads.
         #expect(get("key_blocks") == .int(24) && get("value_blocks") == .int(24))
         if get("quantizer") == .string("none (float32 Z)") {
           // Float32 coefficients: the bits ratio is the same-precision low-rank ratio.
-          let ratio = try #require(Self.number(get("memory_ratio")))
-          let kr = try #require(Self.number(get("key_low_rank_ratio"))), vr = try #require(Self.number(get("value_low_rank_ratio")))
+          let ratio = try #require(get("memory_ratio")?.number)
+          let kr = try #require(get("key_low_rank_ratio")?.number), vr = try #require(get("value_low_rank_ratio")?.number)
           #expect(abs(ratio - (kr + vr) / 2) < 1e-12)
         }
       }

@@ -5,19 +5,6 @@ import VQ
 
 /// `vq bench --qrp` at `.quick` scale (200 repetitions per row).
 @Suite struct QRPExperimentTests {
-  static func field(_ row: JSONValue, _ name: String) -> JSONValue? {
-    guard case .object(let members) = row else { return nil }
-    return members.first { $0.0 == name }?.1
-  }
-
-  static func number(_ row: JSONValue, _ name: String) -> Double? {
-    switch field(row, name) {
-    case .double(let v): return v
-    case .int(let v): return Double(v)
-    default: return nil
-    }
-  }
-
   @Test("quick run: two qrp sections with the stated fields; MLE beats linear at b = 1, ρ = 0.9; same rows for 1 or 2 threads")
   func quickRun() throws {
     let experiment = try #require(Experiments.named("qrp"))
@@ -29,25 +16,23 @@ import VQ
                   "linear_mean", "k_mse_linear", "k_mse_linear_se", "normalized_mean", "k_mse_normalized",
                   "k_mse_normalized_se", "k_mse_simhash", "bits_times_k_var_fisher", "research_k_var_mle", "research_k_var_fisher"]
     for row in estimators {
-      guard case .object(let members) = row else { Issue.record("row is not an object"); continue }
-      #expect(members.map(\.0) == fields)
-      #expect(Self.number(row, "repetitions") == 200 && Self.number(row, "projections") == 256)
+      #expect(row.members.map(\.0) == fields)
+      #expect(row["repetitions"]?.number == 200 && row["projections"]?.number == 256)
     }
     for row in budget {
-      guard case .object(let members) = row else { Issue.record("row is not an object"); continue }
-      #expect(members.map(\.0) == ["kind", "budget_bits", "bits", "projections", "rho", "repetitions", "budget_var_mle",
+      #expect(row.members.map(\.0) == ["kind", "budget_bits", "bits", "projections", "rho", "repetitions", "budget_var_mle",
                                    "budget_var_mle_se", "budget_var_fisher", "budget_mse_normalized", "budget_mse_normalized_se"])
-      #expect(Self.number(row, "budget_bits") == 768)
+      #expect(row["budget_bits"]?.number == 768)
     }
-    let oneBit = try #require(estimators.first { Self.number($0, "bits") == 1 && Self.number($0, "rho") == 0.9 })
-    let mleVar = try #require(Self.number(oneBit, "k_var_mle")), linearMSE = try #require(Self.number(oneBit, "k_mse_linear"))
+    let oneBit = try #require(estimators.first { $0["bits"]?.number == 1 && $0["rho"]?.number == 0.9 })
+    let mleVar = try #require(oneBit["k_var_mle"]?.number), linearMSE = try #require(oneBit["k_mse_linear"]?.number)
     // Research: k·Var(MLE) 0.233 vs k·MSE(linear) 9.44 (the linear estimator's bias (2/π)arcsin 0.9 − 0.9 = −0.187).
     #expect(mleVar < linearMSE / 10, "k·Var(MLE) \(mleVar) vs k·MSE(linear) \(linearMSE)")
     // 200 repetitions: SE of k·Var ≈ 10 %; the Fisher value 0.231 within 4 SE.
-    let se = try #require(Self.number(oneBit, "k_var_mle_se"))
+    let se = try #require(oneBit["k_var_mle_se"]?.number)
     #expect(abs(mleVar - 0.2310) < 4 * se, "\(mleVar) ± \(se)")
     // SimHash equals the 1-bit MLE.
-    #expect(abs(try #require(Self.number(oneBit, "k_mse_simhash")) - mleVar) < 0.05 * mleVar)
+    #expect(abs(try #require(oneBit["k_mse_simhash"]?.number) - mleVar) < 0.05 * mleVar)
     // The rows do not depend on the thread count.
     let single = try experiment.run(ExperimentSettings(seed: 3, threads: 1, scale: .quick))
     #expect(single.map(\.rows) == sections.map(\.rows))

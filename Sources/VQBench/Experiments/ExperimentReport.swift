@@ -118,12 +118,9 @@ public struct ExperimentReport: Sendable {
     for c in columns { out += "<th>\(escape(c))</th>" }
     out += "</tr></thead><tbody>\n"
     for row in rows {
-      guard case .object(let members) = row else { continue }
+      guard case .object = row else { continue }
       out += "<tr>"
-      for c in columns {
-        let value = members.first { $0.0 == c }?.1 ?? .null
-        out += "<td>\(escape(cell(value)))</td>"
-      }
+      for c in columns { out += "<td>\(escape(cell(row[c] ?? .null)))</td>" }
       out += "</tr>\n"
     }
     return out + "</tbody></table></div>\n"
