@@ -28,11 +28,7 @@ public struct QSGDCompressor: ClientCompressor {
   }
 
   /// ⌈log2(2s + 1)⌉: bits of one signed level.
-  public var bitsPerCoordinateCode: Int {
-    var bits = 1
-    while (1 << bits) < 2 * levels + 1 { bits += 1 }
-    return bits
-  }
+  public var bitsPerCoordinateCode: Int { ASQRounding.indexBits(levels: 2 * levels + 1) }
 
   public var name: String { "qsgd s=\(levels)" }
   public var bitsPerMessage: Int { 32 + dimension * bitsPerCoordinateCode }
