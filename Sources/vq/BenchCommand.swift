@@ -99,8 +99,6 @@ struct BenchCommand: ParsableCommand {
   }
 
   func runExperiments(_ experiments: [Experiment]) throws {
-    if let threads, threads < 1 { throw VQError.outOfRange("--threads: \(threads) is not a positive thread count") }
-    if let kvTokens, kvTokens < 8 { throw VQError.outOfRange("--kv-tokens: \(kvTokens) is below 8 (top-8 overlap needs 8 keys)") }
     try Self.prepareFolder(out, create: false)
     let showProgress = Terminal.standardErrorIsTerminal
     let wantsKV = experiments.contains { $0.flag == "lowrank" }
@@ -119,6 +117,9 @@ struct BenchCommand: ParsableCommand {
   }
 
   func run() throws {
+    // Options every mode reads.
+    if let threads, threads < 1 { throw VQError.outOfRange("--threads: \(threads) is not a positive thread count") }
+    if let kvTokens, kvTokens < 8 { throw VQError.outOfRange("--kv-tokens: \(kvTokens) is below 8 (top-8 overlap needs 8 keys)") }
     let experiments = selectedExperiments
     if !experiments.isEmpty { return try runExperiments(experiments) }
     if quick { throw VQError.invalidArgument("--quick: only with --estimators, --qrp, --mean-estimation, --dme, --scaling or --lowrank") }
@@ -131,9 +132,7 @@ struct BenchCommand: ParsableCommand {
     }
     let bitWidths = try bits.map(Self.parseBits)
     let shown = try criteria.map(Self.parseCriteria)
-    if let threads, threads < 1 { throw VQError.outOfRange("--threads: \(threads) is not a positive thread count") }
     if budget < 0 || !budget.isFinite { throw VQError.outOfRange("--budget: \(budget) is not a non-negative number of seconds") }
-    if let kvTokens, kvTokens < 8 { throw VQError.outOfRange("--kv-tokens: \(kvTokens) is below 8 (top-8 overlap needs 8 keys)") }
     if let peer, peer.lowercased() != "faiss" { throw VQError.invalidArgument("--peer: unknown peer '\(peer)' (known: faiss)") }
     let everything = methods?.trimmingCharacters(in: .whitespaces).lowercased() == "all"
     let methodList = everything ? nil : methods.map(Bench.splitMethodList)

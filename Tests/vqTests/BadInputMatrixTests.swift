@@ -266,6 +266,7 @@ import VQTestSupport
     bench("kv-tokens < 8", ["--methods", "int:bits=4", "--kv-tokens", "2"], ["--kv-tokens", "2"])
     bench("unknown peer", ["--methods", "int:bits=4", "--peer", "annoy"], ["--peer", "annoy"])
     bench("--quick alone", ["--quick"], ["--quick"])
+    bench("threads = 0 with an experiment", ["--dme", "--quick", "--threads", "0"], ["--threads", "0"])
     cases.append(Case(command: "bench", input: "output in a missing folder", arguments: ["bench", "--methods", "int:bits=4", "--kv", "none", "--out", inMissingFolder("report")], mentions: ["no/such/folder"], output: inMissingFolder("report")))
 
     // asq --input FILE --levels s
@@ -288,7 +289,7 @@ import VQTestSupport
     let files = try Files()
     let cases = Self.cases(files)
     // 8 vector kinds, 7 index kinds, 3 spec kinds over 13 subcommands (see `cases`).
-    #expect(cases.count == 136 + 18 + 21, "the matrix has \(cases.count) cases")
+    #expect(cases.count == 136 + 19 + 21, "the matrix has \(cases.count) cases")
     let inputs = try FileManager.default.contentsOfDirectory(atPath: files.fixtures.folder.path).sorted()
     func snapshot() -> [String: Data] {
       Dictionary(uniqueKeysWithValues: inputs.compactMap { name in
