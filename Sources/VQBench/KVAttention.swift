@@ -89,15 +89,19 @@ public enum KVAttentionExperiment {
     var results: [KVHeadResult] = []
     for h in 0..<cache.queryHeads where cache.kvHead(ofQueryHead: h) == kvHead {
       let queries = cache.queries(layer: layer, head: h)
-      let exact = exactAttention(cache: cache, tokens: t, layer: layer, queryHead: h)
       var estimated = [Float](repeating: 0, count: t)
-      let fidelity = try compare(exact, tokens: t, dimension: d, values: decodedValues) { i in
-        // What a quantized cache computes: the estimator on the key codes, not a decode.
-        let prepared = try queries.withRow(i) { try keyQuantizer.prepare(query: $0) }
-        estimated.withUnsafeMutableBufferPointer { out in
-          keyQuantizer.estimateInnerProducts(prepared, codes: keyCodes, range: 0..<(i + 1), into: out)
-        }
-        return estimated[0...i].map(Double.init)
+      // Exact attention query by query (O(t) memory: caches may be long), against the quantized cache.
+      let fidelity = try keys.values.withUnsafeBufferPointer { k in
+        try compare(tokens: t, dimension: d, values: decodedValues, exact: { i, p, o in
+          queries.withRow(i) { q in exactRow(query: q, keys: k, values: values.values, seen: i + 1, dimension: d, weights: &p, output: &o) }
+        }, logits: { i in
+          // What a quantized cache computes: the estimator on the key codes, not a decode.
+          let prepared = try queries.withRow(i) { try keyQuantizer.prepare(query: $0) }
+          estimated.withUnsafeMutableBufferPointer { out in
+            keyQuantizer.estimateInnerProducts(prepared, codes: keyCodes, range: 0..<(i + 1), into: out)
+          }
+          return estimated[0...i].map(Double.init)
+        })
       }
       results.append(KVHeadResult(
         layer: cache.layerNames[layer], queryHead: h, kvHead: kvHead, totalVariation: fidelity.totalVariation,
@@ -113,16 +117,24 @@ public enum KVAttentionExperiment {
     var outputRelativeError: Double
   }
 
-  /// Causal attention of one query head in Double from the float cache: for query i the weights p over
-  /// keys 0…i (`offsets[i]` into `weights`) and the output o (`outputs[i·d…]`).
+  /// Causal attention of one query head in Double from the float cache, stored for reuse against many
+  /// compressed caches (O(t²) memory: for short caches): for query i the weights p over keys 0…i
+  /// (`offsets[i]` into `weights`) and the output o (`outputs[i·d…]`).
   struct ExactAttention: Sendable {
     var weights: [Double]
     var offsets: [Int]
     var outputs: [Double]
+
+    /// Query i's weights into `p[0...i]` and output into `o[0..<d]`.
+    func row(_ i: Int, weights p: inout [Double], output o: inout [Double]) {
+      let seen = i + 1, d = o.count
+      for j in 0..<seen { p[j] = weights[offsets[i] + j] }
+      for c in 0..<d { o[c] = outputs[i * d + c] }
+    }
   }
 
   static func exactAttention(cache: KVCache, tokens t: Int, layer: Int, queryHead: Int) -> ExactAttention {
-    let d = cache.headDimension, scale = 1 / Double(d).squareRoot()
+    let d = cache.headDimension
     let kvHead = cache.kvHead(ofQueryHead: queryHead)
     let keys = cache.keys(layer: layer, head: kvHead).values, values = cache.values(layer: layer, head: kvHead).values
     let queries = cache.queries(layer: layer, head: queryHead)
@@ -130,40 +142,62 @@ public enum KVAttentionExperiment {
     for i in 0..<t { offsets[i + 1] = offsets[i] + i + 1 }
     var weights = [Double](repeating: 0, count: offsets[t])
     var outputs = [Double](repeating: 0, count: t * d)
+    var p = [Double](repeating: 0, count: t), o = [Double](repeating: 0, count: d)
     keys.withUnsafeBufferPointer { k in
       for i in top..<t {
-        let seen = i + 1, base = offsets[i]
-        queries.withRow(i) { q in
-          for j in 0..<seen { weights[base + j] = Evaluation.exactDot(q.baseAddress!, k.baseAddress! + j * d, count: d) * scale }
-        }
-        softmax(&weights, from: base, count: seen)
-        for j in 0..<seen {
-          let row = j * d, w = weights[base + j]
-          for c in 0..<d { outputs[i * d + c] += w * Double(values[row + c]) }
-        }
+        queries.withRow(i) { q in exactRow(query: q, keys: k, values: values, seen: i + 1, dimension: d, weights: &p, output: &o) }
+        for j in 0...i { weights[offsets[i] + j] = p[j] }
+        for c in 0..<d { outputs[i * d + c] = o[c] }
       }
     }
     return ExactAttention(weights: weights, offsets: offsets, outputs: outputs)
   }
 
-  /// Compares the exact attention with one computed from `logits(i)` (unscaled q·k̂ for keys 0…≥i) and
-  /// decoded values (tokens × d, row-major), with this experiment's measures: total variation,
-  /// top-8 overlap and relative output error, each the mean over queries i ≥ 8.
+  /// One query's exact causal attention over keys 0..<seen: softmax(q·kᵀ/√d) into `weights[0..<seen]` and
+  /// the output Σ_j p_j·v_j into `output[0..<d]`, in Double from the float cache.
+  static func exactRow(
+    query q: UnsafeBufferPointer<Float>, keys k: UnsafeBufferPointer<Float>, values: [Float], seen: Int, dimension d: Int,
+    weights p: inout [Double], output o: inout [Double]
+  ) {
+    let scale = 1 / Double(d).squareRoot()
+    for j in 0..<seen { p[j] = Evaluation.exactDot(q.baseAddress!, k.baseAddress! + j * d, count: d) * scale }
+    softmax(&p, from: 0, count: seen)
+    for c in 0..<d { o[c] = 0 }
+    for j in 0..<seen {
+      let row = j * d, w = p[j]
+      for c in 0..<d { o[c] += w * Double(values[row + c]) }
+    }
+  }
+
+  /// `compare` against stored exact attention.
   static func compare(
     _ exact: ExactAttention, tokens t: Int, dimension d: Int, values decoded: [Double], logits: (Int) throws -> [Double]
   ) rethrows -> AttentionFidelity {
+    try compare(tokens: t, dimension: d, values: decoded, exact: { i, p, o in exact.row(i, weights: &p, output: &o) }, logits: logits)
+  }
+
+  /// Compares exact attention (`exact(i, &p, &o)`: query i's weights over keys 0…i and its output) with
+  /// the attention computed from `logits(i)` (unscaled q·k̂ for keys 0…≥i) and decoded values (tokens × d,
+  /// row-major), with this experiment's measures: total variation, top-8 overlap and relative output
+  /// error, each the mean over queries i ≥ 8.
+  static func compare(
+    tokens t: Int, dimension d: Int, values decoded: [Double],
+    exact: (Int, inout [Double], inout [Double]) -> Void, logits: (Int) throws -> [Double]
+  ) rethrows -> AttentionFidelity {
     let scale = 1 / Double(d).squareRoot()
+    var p = [Double](repeating: 0, count: t), o = [Double](repeating: 0, count: d)
     var pHat = [Double](repeating: 0, count: t), oHat = [Double](repeating: 0, count: d)
     var tv = 0.0, overlap = 0.0, outputError = 0.0
     for i in top..<t {
-      let seen = i + 1, base = exact.offsets[i]
+      let seen = i + 1
+      exact(i, &p, &o)
       let l = try logits(i)
       for j in 0..<seen { pHat[j] = l[j] * scale }
       softmax(&pHat, from: 0, count: seen)
       var distance = 0.0
-      for j in 0..<seen { distance += abs(exact.weights[base + j] - pHat[j]) }
+      for j in 0..<seen { distance += abs(p[j] - pHat[j]) }
       tv += distance / 2
-      let trueTop = Set(TopK.largest(Array(exact.weights[base..<(base + seen)]), k: top))
+      let trueTop = Set(TopK.largest(Array(p[0..<seen]), k: top))
       let hatTop = TopK.largest(Array(pHat[0..<seen]), k: top)
       overlap += Double(hatTop.filter(trueTop.contains).count) / Double(top)
       for c in 0..<d { oHat[c] = 0 }
@@ -173,9 +207,8 @@ public enum KVAttentionExperiment {
       }
       var err = 0.0, norm = 0.0
       for c in 0..<d {
-        let o = exact.outputs[i * d + c]
-        err += (o - oHat[c]) * (o - oHat[c])
-        norm += o * o
+        err += (o[c] - oHat[c]) * (o[c] - oHat[c])
+        norm += o[c] * o[c]
       }
       outputError += norm > 0 ? (err / norm).squareRoot() : 0
     }
