@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VQTestSupport
 import VQ
 import VQBench
 import VQData
@@ -45,32 +46,18 @@ struct FAISSComparisonTests {
 
 /// Runs `Tools/faiss_peer.py` with the machine's python3.
 enum FAISSPeer {
-  static let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
   static let isAvailable: Bool = {
-    (try? run(["-c", "import faiss"]).status) == 0
+    (try? ExternalTool.python(["-c", "import faiss"]).status) == 0
   }()
 
   static func recallAt10(factories: [String], data: URL) throws -> [String: Double] {
-    let script = repositoryRoot.appendingPathComponent("Tools/faiss_peer.py").path
-    let (status, output) = try run([script, "--data", data.path] + factories)
+    let script = ExternalTool.repositoryRoot.appendingPathComponent("Tools/faiss_peer.py").path
+    let (status, output) = try ExternalTool.python([script, "--data", data.path] + factories)
     guard status == 0 else { throw VQError.invalidArgument("faiss_peer.py failed (\(status)): \(output)") }
     let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
     let results = json?["results"] as? [String: [String: Any]] ?? [:]
     return results.compactMapValues { $0["recall_at_10"] as? Double }
   }
 
-  private static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3"] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-  }
 }

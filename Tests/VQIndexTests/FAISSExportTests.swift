@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VQTestSupport
 import VQ
 import VQData
 @testable import VQIndex
@@ -318,33 +319,19 @@ extension FAISSExportRoundTripTests {
 
 /// Runs `Tools/faiss_check_export.py` with the machine's python3.
 enum FAISSCheck {
-  static let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
   static let isAvailable: Bool = {
-    let available = (try? run(["-c", "import faiss"]).status) == 0
+    let available = (try? ExternalTool.python(["-c", "import faiss"]).status) == 0
     if !available { print("warning: python3 cannot import faiss: the FAISS export round trip is skipped") }
     return available
   }()
 
   static func search(index: String, queries: String, k: Int, nprobe: Int) throws -> [[Int]] {
-    let script = repositoryRoot.appendingPathComponent("Tools/faiss_check_export.py").path
-    let (status, output) = try run([script, index, queries, "--k", String(k), "--nprobe", String(nprobe)])
+    let script = ExternalTool.repositoryRoot.appendingPathComponent("Tools/faiss_check_export.py").path
+    let (status, output) = try ExternalTool.python([script, index, queries, "--k", String(k), "--nprobe", String(nprobe)])
     guard status == 0 else { throw VQError.invalidArgument("faiss_check_export.py failed (\(status)): \(output)") }
     let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
     return try #require(json?["ids"] as? [[Int]], "no ids in \(output)")
   }
 
-  private static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3"] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-  }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VQTestSupport
 import VQData
 
 /// Examples/spark/sharded_build.py on the embedded data with Spark in local mode (2 workers): the merged
@@ -14,7 +15,7 @@ struct SparkRecipeTests {
     let fixtures = try Fixtures()
     let merged = fixtures.path("spark.vqx")
     let run = try SparkRecipe.python([
-      SparkRecipe.repositoryRoot.appendingPathComponent("Examples/spark/sharded_build.py").path, "--vq", vq.path,
+      ExternalTool.repositoryRoot.appendingPathComponent("Examples/spark/sharded_build.py").path, "--vq", vq.path,
       "--base", data.base.path, "--spec", "rabitq:bits=2", "--shards", "4", "--ivf", "4",
       "--out", merged, "--workdir", fixtures.path("shards"),
     ])
@@ -31,25 +32,16 @@ struct SparkRecipeTests {
 
 /// Runs the recipe with the machine's python3.
 enum SparkRecipe {
-  static let repositoryRoot = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
   static let isAvailable: Bool = {
     (try? python(["-c", "import pyspark"]).status == 0) == true && (try? shell(["java", "-version"]).status == 0) == true
   }()
 
-  static func python(_ arguments: [String]) throws -> (status: Int32, output: String) { try shell(["python3"] + arguments) }
+  static func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    try ExternalTool.python(arguments, mergingStandardError: true)
+  }
 
   static func shell(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    try ExternalTool.run(arguments, mergingStandardError: true)
   }
 }
