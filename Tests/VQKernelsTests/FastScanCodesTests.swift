@@ -57,9 +57,11 @@ extension KernelLevelSwitching {
       #expect(sums[33...].allSatisfy { $0 == 0 })
     }
 
-    /// The exact 1-bit estimate r·⟨b − ½, q'⟩ + ⟨c, q⟩ with the float rotated query, in Double.
+    /// The exact 1-bit estimate r·⟨b − ½, q'⟩ + ⟨c, q⟩ + ⟨o − c, c⟩ with the float rotated (centred)
+    /// query, in Double.
     static func exactSignEstimates(_ q: RaBitQ, codes: CodeBuffer, prepared: PreparedQuery) -> [Double] {
       let rescales = codes.side(q.bits == 1 ? RaBitQ.Field.rescale : RaBitQ.Field.signRescale)
+      let centreDots = q.isCentred ? codes.side(RaBitQ.Field.centreDot) : [Float](repeating: 0, count: codes.count)
       let D = q.paddedDimension
       return (0..<codes.count).map { i in
         let code = codes.code(i)
@@ -68,7 +70,7 @@ extension KernelLevelSwitching {
           let b = Double((code[j >> 3] >> UInt8(j & 7)) & 1)
           dot += (b - 0.5) * Double(prepared.transformed[j])
         }
-        return Double(rescales[i]) * dot + Double(prepared.factors[5])
+        return Double(rescales[i]) * dot + Double(prepared.factors[5]) + Double(centreDots[i])
       }
     }
 

@@ -150,8 +150,8 @@ import VQTestSupport
 
   // MARK: The estimator is what the code says
 
-  /// The integer kernels give rescale·⟨x̄, q̃⟩ + ⟨c, q⟩ with x̄ the code (as decoded before scaling)
-  /// and q̃ = lo + Δ·u the quantized query: checked against that sum in Double, for every B, with a
+  /// The integer kernels give rescale·⟨x̄, q̃⟩ + ⟨c, q⟩ + ⟨r, c⟩ with x̄ the code (as decoded before
+  /// scaling), q̃ = lo + Δ·u the quantized centred query and ⟨r, c⟩ the stored `centreDot`: checked against that sum in Double, for every B, with a
   /// centre, padding (d = 100 → 128) and rotation=none at a dimension that is not a multiple of 8.
   @Test(arguments: ["rotation=hadamard", "rotation=none"])
   func kernelEstimateMatchesTheDefinition(rotation: String) throws {
@@ -168,7 +168,7 @@ import VQTestSupport
       let lo = Double(prepared.factors[0]), step = Double(prepared.factors[1])
       let planeBytes = (q.queryBits * signBytes + 7) / 8 * 8
       let u = (0..<D).map { i in Double(UInt16(prepared.quantized[planeBytes + 2 * i]) | UInt16(prepared.quantized[planeBytes + 2 * i + 1]) << 8) }
-      let rescale = codes.side("rescale")
+      let rescale = codes.side("rescale"), centreDots = codes.side("centreDot")
       let K = (1 << (bits - 1)) - 1
       for i in 0..<x.count {
         let code = codes.code(i)
@@ -183,8 +183,45 @@ import VQTestSupport
           }
           inner += (positive ? 1 : -1) * (Double(level) + 0.5) * (lo + step * u[j])
         }
-        let direct = Double(rescale[i]) * inner + Double(prepared.factors[5])
+        let direct = Double(rescale[i]) * inner + Double(prepared.factors[5]) + Double(centreDots[i])
         #expect(abs(Double(est[i]) - direct) <= 2e-5 * max(1, abs(direct)), "bits \(bits) row \(i): \(est[i]) vs \(direct)")
+      }
+    }
+  }
+
+  /// With a centre only ⟨o − c, q − c⟩ is estimated; ⟨c, q⟩ and ⟨o − c, c⟩ are exact. So the centre
+  /// itself as the query is estimated exactly (⟨o, c⟩ to float rounding) for every code and every B,
+  /// in both the bit-plane scan and FastScan, and `centreDot` is ⟨o − c, c⟩. An estimator that
+  /// rotated q instead of q − c would miss by the code's noise, ~‖o − c‖·‖c‖/√D (≈ 0.1 here).
+  @Test func centredQueriesEstimateTheCentreExactly() throws {
+    let d = 96
+    var values = TestData.gaussian(count: 64, dimension: d, seed: 31).values
+    for i in 0..<values.count { values[i] = 0.5 * values[i] + (i % d < 8 ? 2 : 0.25) }   // a strong mean
+    let x = try VectorBatch(dimension: d, values: values)
+    for bits in [1, 3] {
+      var q = try RaBitQ("rabitq:bits=\(bits),centre=mean", dimension: d)
+      try q.fit(x)
+      let centre = try #require(q.centre)
+      let codes = try q.encode(x)
+      #expect(codes.layout.sideFields.last == RaBitQ.Field.centreDot)
+      let prepared = try q.prepare(query: centre)
+      let est = q.estimateInnerProducts(prepared, codes: codes)
+      let fast = q.makeFastScanCodes(codes)
+      var fastEst = [Float](repeating: 0, count: 32 * fast.blockCount)
+      fastEst.withUnsafeMutableBufferPointer {
+        q.estimateInnerProductsFastScan(q.prepareFastScan(prepared), codes: fast, blockRange: 0..<fast.blockCount, into: $0)
+      }
+      let centreDots = codes.side(RaBitQ.Field.centreDot)
+      for i in 0..<x.count {
+        let row = x[row: i]
+        var exact = 0.0, residualDot = 0.0
+        for j in 0..<d {
+          exact += Double(row[j]) * Double(centre[j])
+          residualDot += Double(row[j] - centre[j]) * Double(centre[j])
+        }
+        #expect(abs(Double(centreDots[i]) - residualDot) <= 1e-5 * max(1, abs(residualDot)))
+        #expect(abs(Double(est[i]) - exact) <= 1e-5 * max(1, abs(exact)), "bits \(bits) row \(i): \(est[i]) vs \(exact)")
+        #expect(abs(Double(fastEst[i]) - exact) <= 1e-5 * max(1, abs(exact)), "FastScan bits \(bits) row \(i)")
       }
     }
   }

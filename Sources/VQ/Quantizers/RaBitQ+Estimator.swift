@@ -1,7 +1,8 @@
 import VQKernels
 
-/// The RaBitQ estimator: ⟨o, q⟩ ≈ ⟨c, q⟩ + rescale·⟨x̄, q̃⟩, with ⟨x̄, q̃⟩ from integer kernels
-/// (research/rotation.md §3.1 step 3, §3.4).
+/// The RaBitQ estimator: ⟨o, q⟩ ≈ ⟨c, q⟩ + ⟨r, c⟩ + rescale·⟨x̄, q̃⟩, with ⟨x̄, q̃⟩ from integer kernels
+/// (research/rotation.md §3.1 step 3, §3.4); q̃ quantizes P·(q − c), and ⟨r, c⟩ is the code's exact
+/// `centreDot` (both terms with c vanish without a centre).
 ///
 /// With the quantized query q̃_i = lo + Δ·u_i and the code x̄_i = h·b_i + e_i − C
 /// (h = 2^{B−1}, C = (2^B − 1)/2; at B = 1, x̄_i = b_i − ½):
@@ -108,6 +109,7 @@ extension RaBitQ {
     let fullOffset = centreLevel * (Double(step) * total + Double(lo) * Double(D))
     let rescaleField = layout.sideFields.firstIndex(of: full || bits == 1 ? Field.rescale : Field.signRescale)!
     let cosineField = full ? layout.sideFields.firstIndex(of: Field.cosine)! : rescaleField
+    let centreDotField = layout.sideFields.firstIndex(of: Field.centreDot)
     let withBounds = lower != nil && upper != nil
     let boundScale = epsilon / Double(max(D - 1, 1)).squareRoot()
     let halfCodeNorm = Double(D).squareRoot() / 2
@@ -119,6 +121,7 @@ extension RaBitQ {
       codes.withUnsafeSide(0) { norms in
         codes.withUnsafeSide(rescaleField) { rescales in
           codes.withUnsafeSide(cosineField) { cosines in
+           codes.withUnsafeSide(centreDotField ?? 0) { centreDots in
             query.quantized.withUnsafeBufferPointer { q in
               let planes = q.baseAddress!
               let values = UnsafeRawPointer(planes + planeBytes).assumingMemoryBound(to: UInt16.self)
@@ -147,6 +150,9 @@ extension RaBitQ {
                       dot: dot, popcount: pop, count: n, scale: rescales.baseAddress! + start, step: step, lo: lo,
                       offset: signOffset, add: centreDot, into: out)
                   }
+                  if centreDotField != nil {
+                    for k in 0..<n { out[k] += centreDots[start + k] }
+                  }
                   if withBounds {
                     let lowOut = lower!.baseAddress! + (start - range.lowerBound)
                     let highOut = upper!.baseAddress! + (start - range.lowerBound)
@@ -171,6 +177,7 @@ extension RaBitQ {
                 }
               }
             }
+           }
           }
         }
       }

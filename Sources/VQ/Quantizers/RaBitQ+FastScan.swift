@@ -8,8 +8,9 @@ import VQKernels
 /// bytes, L_m[c] ≈ min_m + Δ·T_m[c] (min_m = the sum of the nibble's negative coordinates,
 /// Δ = max_m Σ_t |q'_{4m+t}| / 255, T_m[c] = round((L_m[c] − min_m)/Δ) ∈ 0…255), summed exactly by
 /// `Kernels.fastScanAccumulate` (S = Σ_m T_m[b_m]), and the 1-bit estimate is
-///   est = r·(Δ·S + Σ_m min_m − ½·Σ_i q'_i) + ⟨c, q⟩,
-/// with r the sign stage's rescale (`rescale` at B = 1, `signRescale` at B ≥ 2) and c the centre.
+///   est = r·(Δ·S + Σ_m min_m − ½·Σ_i q'_i) + ⟨c, q⟩ + ⟨o − c, c⟩,
+/// with r the sign stage's rescale (`rescale` at B = 1, `signRescale` at B ≥ 2), c the centre (q' then
+/// rotates q − c) and ⟨o − c, c⟩ the code's exact `centreDot` (0 without a centre).
 ///
 /// Guarantee (LUT quantization): |Δ·S + Σ min_m − ⟨b, q'⟩| ≤ M·Δ/2 with M = 2·⌈D/8⌉ tables (each entry is
 /// rounded to the nearest step), so the estimate differs from the exact 1-bit estimate with the float
@@ -126,6 +127,7 @@ extension RaBitQ {
     guard !blockRange.isEmpty else { return }
     let remainder = codes.remainder
     let rescaleField = remainder.sideIndex(bits == 1 ? Field.rescale : Field.signRescale)
+    let centreDotField = layout.sideFields.firstIndex(of: Field.centreDot)
     let count = codes.count, pairs = codes.pairCount, bytesPerBlock = codes.bytesPerBlock
     let step = query.step, offset = query.offset, centreDot = query.centreDot
     let lutBound = Double(query.lutErrorBound)
@@ -136,6 +138,7 @@ extension RaBitQ {
       query.tables.withUnsafeBufferPointer { tables in
         remainder.withUnsafeSide(0) { norms in
           remainder.withUnsafeSide(rescaleField) { rescales in
+           remainder.withUnsafeSide(centreDotField ?? 0) { centreDots in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 32 * chunk) { sums in
               var block = blockRange.lowerBound
               while block < blockRange.upperBound {
@@ -149,6 +152,9 @@ extension RaBitQ {
                 Kernels.fastScanAffine(sums.baseAddress!, count: valid, scale: rescales.baseAddress! + first, step: step,
                                        offset: offset, add: centreDot, into: out)
                 for k in valid..<(32 * n) { out[k] = centreDot }
+                if centreDotField != nil {
+                  for k in 0..<valid { out[k] += centreDots[first + k] }
+                }
                 if let lower, let upper {
                   for k in 0..<(32 * n) {
                     var halfWidth = 0.0
@@ -168,6 +174,7 @@ extension RaBitQ {
                 block += n
               }
             }
+           }
           }
         }
       }
