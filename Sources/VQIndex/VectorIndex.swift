@@ -21,7 +21,7 @@ public struct IndexConfiguration: Sendable {
   public var lists: Int
   /// Keep the original vectors (for re-ranking). Without them `rerank` is ignored.
   public var keepOriginals: Bool
-  /// Vectors the k-means sample holds (nil: min(count, max(64 · lists, 10 000))).
+  /// Vectors the k-means sample holds (nil: min(count, max(256 · lists, 10 000)), FAISS's 256 points per list: on MiniLM 50k with 256 lists the 16 384-vector sample of 64 per list left IVF recall 0.005–0.009 below FAISS).
   public var trainingSampleSize: Int?
   public var kmeansIterations: Int
   /// Seed of the training sample and of k-means++ (the quantizer has its own `seed` in the spec).
@@ -205,7 +205,7 @@ public struct VectorIndex: Sendable {
   }
 
   static func trainCentroids(prepared: VectorBatch, configuration: IndexConfiguration) throws -> VectorBatch {
-    let sampleSize = min(prepared.count, configuration.trainingSampleSize ?? max(64 * configuration.lists, 10_000))
+    let sampleSize = min(prepared.count, configuration.trainingSampleSize ?? max(256 * configuration.lists, 10_000))
     guard sampleSize >= configuration.lists else {
       throw VQError.outOfRange(
         "lists = \(configuration.lists) is out of range: the training sample has only \(sampleSize) vectors (need at least one per list)")

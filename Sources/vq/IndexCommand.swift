@@ -19,7 +19,7 @@ struct TrainingOptions: ParsableArguments {
   var metric = "ip"
   @Option(help: "Use only the first N base vectors.")
   var limit: Int?
-  @Option(name: .customLong("train-size"), help: "Vectors in the k-means sample (default min(count, max(64·lists, 10000))).")
+  @Option(name: .customLong("train-size"), help: "Vectors in the k-means sample (default min(count, max(256·lists, 10000)), as FAISS: 256 points per list).")
   var trainSize: Int?
   @Option(help: "Seed of the k-means sample and seeding.")
   var seed: UInt64 = 42
