@@ -1,5 +1,6 @@
 import RealModule
 import VQ
+import VQKernels
 
 /// Lloyd's k-means with k-means++ seeding, as the IVF index trains its coarse quantizer.
 ///
@@ -118,39 +119,22 @@ public struct KMeans: Sendable {
       var distances = [Float](repeating: 0, count: range.count)
       x.withUnsafeBufferPointer { xs in
         centroids.withUnsafeBufferPointer { cs in
-          for i in range {
-            let row = xs.baseAddress! + i * d
-            var rowNorm: Float = 0
-            for j in 0..<d { rowNorm = Relaxed.multiplyAdd(row[j], row[j], rowNorm) }
-            var best = 0
-            var bestDistance = Float.infinity
-            var c = 0
-            while c + 4 <= k {
-              let c0 = cs.baseAddress! + c * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d
-              var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-              for j in 0..<d {
-                let v = row[j]
-                s0 = Relaxed.multiplyAdd(v, c0[j], s0)
-                s1 = Relaxed.multiplyAdd(v, c1[j], s1)
-                s2 = Relaxed.multiplyAdd(v, c2[j], s2)
-                s3 = Relaxed.multiplyAdd(v, c3[j], s3)
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { dots in
+            for i in range {
+              let row = xs.baseAddress! + i * d
+              var rowNorm: Float = 0
+              for j in 0..<d { rowNorm = Relaxed.multiplyAdd(row[j], row[j], rowNorm) }
+              // ⟨row, centroid⟩ for every centroid in the C kernel (AVX2 + FMA; Swift alone gets SSE2 here).
+              Kernels.dotRows(row, rows: cs.baseAddress!, count: k, dimension: d, into: dots.baseAddress!)
+              var best = 0
+              var bestDistance = Float.infinity
+              for c in 0..<k {
+                let distance = max(0, rowNorm - 2 * dots[c] + centroidNorms[c])
+                if distance < bestDistance { best = c; bestDistance = distance }
               }
-              for (t, s) in [s0, s1, s2, s3].enumerated() {
-                let distance = max(0, rowNorm - 2 * s + centroidNorms[c + t])
-                if distance < bestDistance { best = c + t; bestDistance = distance }
-              }
-              c += 4
+              assignment[i - range.lowerBound] = best
+              distances[i - range.lowerBound] = bestDistance
             }
-            while c < k {
-              var s: Float = 0
-              let cc = cs.baseAddress! + c * d
-              for j in 0..<d { s = Relaxed.multiplyAdd(row[j], cc[j], s) }
-              let distance = max(0, rowNorm - 2 * s + centroidNorms[c])
-              if distance < bestDistance { best = c; bestDistance = distance }
-              c += 1
-            }
-            assignment[i - range.lowerBound] = best
-            distances[i - range.lowerBound] = bestDistance
           }
         }
       }

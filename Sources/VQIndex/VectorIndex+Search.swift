@@ -1,5 +1,6 @@
 import HeapModule
 import VQ
+import VQKernels
 
 /// A candidate in the scan's bounded heap. `a < b` means a ranks below b: smaller key, or the same key
 /// and a larger id (ties go to the smaller id, as the ground truth files order them).
@@ -171,9 +172,11 @@ extension VectorIndex {
     var ranking = [Float](repeating: 0, count: lists)
     query.withUnsafeBufferPointer { q in
       centroids.withUnsafeBufferPointer { c in
+        innerProducts.withUnsafeMutableBufferPointer {
+          Kernels.dotRows(q.baseAddress!, rows: c.baseAddress!, count: lists, dimension: dimension, into: $0.baseAddress!)
+        }
         for l in 0..<lists {
           let centre = c.baseAddress! + l * dimension
-          innerProducts[l] = DotProduct.dot(q.baseAddress!, centre, count: dimension)
           if metric == .l2 {
             var distance: Float = 0
             for j in 0..<dimension { let t = q[j] - centre[j]; distance += t * t }
