@@ -39,8 +39,50 @@
 #define CVQ_DISPATCH(call, ...) return call##_portable(__VA_ARGS__);
 #endif
 
+#if CVQ_X86
+/// 4-bit uniform codes, 32 coordinates per step, for the prefix of whole steps; returns how many it coded.
+/// The body's arithmetic in registers: x·scale, then + offset (two roundings, never fused), clamped to
+/// [−1, max + 1] with `vmaxps(v, −1)` first (it returns −1 for a NaN v, as the body's compare does), rounded
+/// half to even by `vroundps` (the body's magic-number add gives the same for |v| < 2^22), clamped to
+/// [0, max] in integers, then packed to nibbles as `thresholds_pack4_avx2` does: the body's codes.
+CVQ_TARGET_AVX2 static size_t uniform_pack4_avx2(const float *x, size_t n, float scale, float offset,
+                                                 uint32_t max_index, uint8_t *out) {
+  const __m256 s = _mm256_set1_ps(scale), o = _mm256_set1_ps(offset);
+  const __m256 below = _mm256_set1_ps(-1.0f), above = _mm256_set1_ps((float)max_index + 1.0f);
+  const __m256i zero = _mm256_setzero_si256(), top = _mm256_set1_epi32((int32_t)max_index);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i weights = _mm256_set1_epi16(0x1001);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i q[4];
+    for (int r = 0; r < 4; r++) {
+      __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * r), s), o);
+      v = _mm256_min_ps(_mm256_max_ps(v, below), above);
+      v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      q[r] = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvttps_epi32(v), zero), top);
+    }
+    const __m256i bytes = _mm256_permutevar8x32_epi32(
+        _mm256_packus_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3])), order);
+    const __m256i pairs = _mm256_maddubs_epi16(bytes, weights);
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi16(pairs, pairs), 0xD8);
+    _mm_storeu_si128((__m128i *)(out + i / 2), _mm256_castsi256_si128(packed));
+  }
+  return i;
+}
+#endif
+
 void cvq_quantize_uniform_pack(const float *x, size_t n, float scale, float offset, uint32_t max_index, int bits,
                                uint8_t *out) {
+#if CVQ_X86
+  if (bits == 4 && max_index <= 15 && cvq_kernel_level() >= CVQ_LEVEL_AVX2) {
+    // Whole steps of 32 here, the rest (starting byte-aligned) by the level's body.
+    const size_t done = uniform_pack4_avx2(x, n, scale, offset, max_index, out);
+    x += done;
+    n -= done;
+    out += done / 2;
+    if (n == 0) return;
+  }
+#endif
   CVQ_DISPATCH(cvq_quantize_uniform_pack, x, n, scale, offset, max_index, bits, out)
 }
 
