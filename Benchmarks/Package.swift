@@ -39,6 +39,17 @@ let package = Package(
       path: "Benchmarks/ASQBenchmarks",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
+    // The compressed index (issue 7): flat and IVF search, one thread, on the embedded or a given data set.
+    .executableTarget(
+      name: "IndexBenchmarks",
+      dependencies: [
+        .product(name: "Benchmark", package: "benchmark"),
+        .product(name: "VQ", package: "swift-vq"),
+        .product(name: "VQIndex", package: "swift-vq"),
+      ],
+      path: "Benchmarks/IndexBenchmarks",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
   ],
   swiftLanguageModes: [.v6]
 )
