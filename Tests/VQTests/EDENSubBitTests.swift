@@ -122,8 +122,9 @@ import VQTestSupport
     let d = 1024, count = 4000
     let x = TestData.unitSphere(count: count, dimension: d, seed: 2024)
     let k = Double(EDENSubBit.keptCount(fraction: p, of: d)), n = Double(d)
-    let v1 = Double.pi / 2 - 1 - 0.452 / k
-    let unbiasedPrediction = (n / k) * (1 + v1) - 1
+    let unbiasedPrediction = EDENSubBit.predictedNMSE(kept: Int(k), of: d, unbiased: true)
+    // The header's formula, written out: (n/k)(π/2 − 0.452/k) − 1.
+    #expect(abs(unbiasedPrediction - ((n / k) * (Double.pi / 2 - 0.4518 / k) - 1)) < 1e-6)
     let q = try EDENSubBit(spec: QuantizerSpec("eden:bits=\(p)"), dimension: d)
     let errors = RunningStatistics(MonteCarlo.squaredErrors(x, try q.decode(q.encode(x))))
     MonteCarlo.log("eden:bits=\(p) d=\(d) k=\(Int(k)): vNMSE \(errors.mean) ± \(errors.standardError) (finite-k \(unbiasedPrediction), π/(2p)−1 = \(Double.pi / (2 * p) - 1))")
@@ -135,7 +136,8 @@ import VQTestSupport
 
     let biased = try EDENSubBit(spec: QuantizerSpec("eden:bits=\(p),scale=biased"), dimension: d)
     let biasedErrors = RunningStatistics(MonteCarlo.squaredErrors(x, try biased.decode(biased.encode(x))))
-    let biasedPrediction = 1 - (1 + (k - 1) * 2 / Double.pi) / n
+    let biasedPrediction = EDENSubBit.predictedNMSE(kept: Int(k), of: d, unbiased: false)
+    #expect(abs(biasedPrediction - (1 - (1 + (k - 1) * 2 / Double.pi) / n)) < 1e-12)
     MonteCarlo.log("eden:bits=\(p),scale=biased d=\(d): NMSE \(biasedErrors.mean) ± \(biasedErrors.standardError) (exact \(biasedPrediction))")
     // 4000 unit vectors: SE ≈ 0.0004 (per-vector spread ≈ 0.025).
     #expect(abs(biasedErrors.mean - biasedPrediction) <= 3 * biasedErrors.standardError,

@@ -19,9 +19,9 @@ import VQKernels
 ///
 /// Guarantee (uniformly random rotation Π; `rotation=hadamard` with 3 rounds reproduces it, §6.2): for
 /// every x, E[x̂] = x, and E‖x̂−x‖²/‖x‖² = (n/k)(1 + v₁(k)) − 1 → π/(2p) − 1 (= 2.14 at p = ½, 5.28 at
-/// p = ¼), where v₁(k) = E[k‖w‖²/‖w‖₁²] − 1 ≈ π/2 − 1 − 0.452/k (w uniform on the sphere of R^k, the
-/// delta method) is 1-bit EDEN's vNMSE at dimension k. Derivation: Πx/‖x‖ = u is uniform on the
-/// sphere, so z = u_K has a uniform direction independent of ‖z‖² ~ ‖x‖²·Beta(k/2, (n−k)/2); the
+/// p = ¼), where v₁(k) = E[k‖w‖²/‖w‖₁²] − 1 ≈ π/2 − 1 − 0.452/k (w uniform on the sphere of R^k;
+/// the delta method, `predictedNMSE`) is 1-bit EDEN's vNMSE at dimension k. Derivation: Πx/‖x‖ = u is
+/// uniform on the sphere, so z = u_K has a uniform direction independent of ‖z‖² ~ ‖x‖²·Beta(k/2, (n−k)/2); the
 /// unbiased scale makes ⟨Sc, z⟩ = (n/k)‖z‖² exactly, hence E⟨Πᵀ(S c on K), x⟩ = ‖x‖², and by rotation
 /// invariance E[x̂] = x; the error is ‖Sc‖² − 2(n/k)‖z‖² + ‖x‖² with ‖Sc‖² = (n/k)²‖z‖²·(1 + v(w)),
 /// v(w) = k/‖w‖₁² − 1 for the direction w = z/‖z‖, whose mean is the formula (the sampling term
@@ -88,6 +88,20 @@ public struct EDENSubBit: VectorQuantizer {
   /// k = round(p·n), at least 1 and at most n.
   public static func keptCount(fraction p: Double, of n: Int) -> Int {
     Swift.min(n, Swift.max(1, Int((p * Double(n)).rounded())))
+  }
+
+  /// The predicted E‖x̂−x‖²/‖x‖² when k of n rotated coordinates are kept (uniform rotation; header):
+  /// unbiased (n/k)(1 + v₁(k)) − 1 with v₁(k) = π/2 − 1 + (3π²/4 − 5π/2)/k (delta method, accurate to
+  /// O(1/k²)); biased 1 − γ with γ = `biasedShrinkage`.
+  public static func predictedNMSE(kept k: Int, of n: Int, unbiased: Bool) -> Double {
+    guard unbiased else { return 1 - biasedShrinkage(kept: k, of: n) }
+    let oneBit = Double.pi / 2 - 1 + (3 * Double.pi * Double.pi / 4 - 5 * Double.pi / 2) / Double(k)
+    return Double(n) / Double(k) * (1 + oneBit) - 1
+  }
+
+  /// γ with E[x̂] = γ·x for the biased scale (exact): (1 + (k−1)·2/π)/n.
+  public static func biasedShrinkage(kept k: Int, of n: Int) -> Double {
+    (1 + Double(k - 1) * 2 / Double.pi) / Double(n)
   }
 
   /// `k` distinct positions of 0..<n, ascending: a partial Fisher–Yates shuffle driven by
