@@ -23,19 +23,30 @@ import VQKernels
 /// having variance ≈ vNMSE·(‖q‖²‖x‖² − ⟨q,x⟩²)/(n−1); the biased scale gives NMSE → D_b = 0.3634, 0.1175,
 /// 0.0345, 0.0095 (the Lloyd–Max MSE of N(0,1)) and E⟨q,x̂⟩ ≈ (1−D_b)⟨q,x⟩. `codebook=beta` uses the
 /// exact-d law of a rotated coordinate instead of its N(0,1) limit (better at small n).
+///
+/// `bits` below 1 (0 < b < 1, e.g. 0.5) builds `EDENSubBit` (1-bit EDEN on a fixed random b-fraction
+/// of the rotated coordinates); fractional widths above 1 are refused by the spec.
 public struct EDEN: VectorQuantizer {
   public static let method = QuantizerMethod(
     name: "eden",
     summary: "EDEN/DRIVE: rotation + Lloyd-Max N(0,1) code + one scale (unbiased 1/<z,c> or MSE-optimal)",
     family: "rotation + scalar",
     parameters: [
-      SpecParameter("bits", .integer(1...8), default: "4", summary: "bits per (padded) coordinate", alwaysShown: true),
+      SpecParameter("bits", .integer(1...8), default: "4",
+                    summary: "bits per (padded) coordinate; 0<b<1 codes round(b*n) sampled rotated coordinates at 1 bit",
+                    alwaysShown: true, acceptsFractionBelowOne: true),
       SpecParameter("scale", .choice(["unbiased", "biased"]), default: "unbiased",
                     summary: "unbiased: S = |y|^2/<y,c> (E x^ = x); biased: S = <y,c>/|c|^2 (least MSE)"),
       SpecParameter("codebook", .choice(["gaussian", "beta"]), default: "gaussian",
                     summary: "Lloyd-Max for N(0,1), or for the exact coordinate law at the padded dimension"),
     ] + Rotations.parameters(defaultKind: .hadamard)
-  ) { spec, dimension in try EDEN(spec: spec, dimension: dimension) }
+  ) { spec, dimension in
+    if EDEN.isSubBit(spec) { return try EDENSubBit(spec: spec, dimension: dimension) }
+    return try EDEN(spec: spec, dimension: dimension)
+  }
+
+  /// Whether `spec` asks for fewer than one bit per coordinate (`bits` a fraction in (0, 1)).
+  public static func isSubBit(_ spec: QuantizerSpec) -> Bool { Int(spec.string("bits")) == nil }
 
   public let spec: QuantizerSpec
   public let dimension: Int
@@ -49,6 +60,9 @@ public struct EDEN: VectorQuantizer {
   let ones: [Float]
 
   public init(spec: QuantizerSpec, dimension: Int) throws {
+    guard !Self.isSubBit(spec) else {
+      throw VQError.invalidArgument("\(spec.description): fewer than one bit per coordinate is EDENSubBit's (build it through the registry)")
+    }
     self.spec = spec
     self.dimension = dimension
     bits = spec.int("bits")

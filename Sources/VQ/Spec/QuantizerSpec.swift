@@ -17,19 +17,27 @@ public struct SpecParameter: Sendable {
   public let summary: String
   /// Shown in the canonical description even when it equals the default (e.g. `bits`).
   public let alwaysShown: Bool
+  /// For an `.integer` key: also accept a real number strictly between 0 and 1 (EDEN's sub-bit
+  /// `bits=0.5`), kept in canonical form `String(Double)`. Whole numbers are unaffected.
+  public let acceptsFractionBelowOne: Bool
 
-  public init(_ key: String, _ kind: Kind, default defaultValue: String, summary: String, alwaysShown: Bool = false) {
+  public init(
+    _ key: String, _ kind: Kind, default defaultValue: String, summary: String, alwaysShown: Bool = false,
+    acceptsFractionBelowOne: Bool = false
+  ) {
     self.key = key
     self.kind = kind
     self.defaultValue = defaultValue
     self.summary = summary
     self.alwaysShown = alwaysShown
+    self.acceptsFractionBelowOne = acceptsFractionBelowOne
   }
 
   /// The allowed values in words, for help and error messages (`1...8`, `unbiased|biased`).
   public var allowedValues: String {
     switch kind {
-    case .integer(let r): return "\(r.lowerBound)...\(r.upperBound)"
+    case .integer(let r):
+      return (acceptsFractionBelowOne ? "0<x<1 or " : "") + "\(r.lowerBound)...\(r.upperBound)"
     case .real(let r): return "\(r.lowerBound)...\(r.upperBound)"
     case .choice(let words): return words.joined(separator: "|")
     case .unsigned: return "0...\(UInt64.max)"
@@ -43,6 +51,10 @@ public struct SpecParameter: Sendable {
     }
     switch kind {
     case .integer(let range):
+      if acceptsFractionBelowOne, Int(raw) == nil, let f = Double(raw), f.isFinite {
+        guard f > 0 && f < 1 else { throw bad("is neither a whole number in range nor a fraction strictly between 0 and 1") }
+        return String(f)
+      }
       guard let v = Int(raw) else { throw bad("is not a whole number") }
       guard range.contains(v) else { throw bad("is out of range") }
       return String(v)
@@ -129,7 +141,11 @@ public struct QuantizerSpec: Hashable, Sendable, CustomStringConvertible {
     guard let v = values[key] else { preconditionFailure("spec \(description) has no key '\(key)'") }
     return v
   }
-  public func int(_ key: String) -> Int { Int(string(key))! }
+  /// A whole-number key; a fraction (`bits=0.5`, see `acceptsFractionBelowOne`) reads as its floor.
+  public func int(_ key: String) -> Int {
+    let v = string(key)
+    return Int(v) ?? Int(Double(v)!.rounded(.down))
+  }
   public func double(_ key: String) -> Double { Double(string(key))! }
   public func uint64(_ key: String) -> UInt64 { UInt64(string(key))! }
   /// Whether this method has `key` at all.
