@@ -5,7 +5,8 @@
 #   Benchmarks/quiver/run.sh [QUIVER_CHECKOUT]        (or QUIVER_SRC=... Benchmarks/quiver/run.sh)
 #
 # Environment: ROUNDS (default 3), LOG2D (20), LEVELS (16), GRID (1000), DISTS ("normal lognormal"),
-# SCRATCH (swift build scratch path, default .build), WORK (scratch folder for the data and the driver).
+# SCRATCH (swift build scratch path, default .build), WORK (scratch folder for the data and the driver),
+# QUIVER_COMMIT (shown in the table; default: the checkout's git HEAD).
 # Builds quiver_driver.cpp (ours; it only calls QUIVER's classes) with g++ -O3 -march=native against the
 # checkout, builds `vq` in release, then compare.py runs QUIVER exact / accelerated / approximate and
 # `vq asq` on the same .npy vectors, alternating, and prints one table with ratios.
@@ -36,7 +37,7 @@ echo "building vq (release) in $SCRATCH" >&2
 (cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --product vq >&2)
 VQ="$SCRATCH/release/vq"
 
-QUIVER_COMMIT="$(git -C "$QUIVER_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+QUIVER_COMMIT="${QUIVER_COMMIT:-$(git -C "$QUIVER_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 exec python3 "$HERE/compare.py" --driver "$WORK/quiver_driver" --vq "$VQ" --work "$WORK" \
   --rounds "${ROUNDS:-3}" --log2d "${LOG2D:-20}" --levels "${LEVELS:-16}" --grid "${GRID:-1000}" \
   --dists ${DISTS:-normal lognormal} --quiver-commit "$QUIVER_COMMIT"
