@@ -4,7 +4,7 @@
 //
 // Exact ASQ at d = 2^20, s = 16 (the DP on a sorted vector, and with the sort), and the sort-free
 // approximate solver end to end (min/max pass, binning, histogram DP, optional polish). Single thread.
-// The QUIVER C++ reference was timed beside these on the same machine: Benchmarks/README.md, section
+// QUIVER (C++) and these solvers in one run on the same data: Benchmarks/quiver/run.sh; results in Benchmarks/README.md, section
 // "Adaptive stochastic quantization (ASQ) vs QUIVER".
 import Benchmark
 import VQ

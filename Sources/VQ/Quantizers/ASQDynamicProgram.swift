@@ -1,3 +1,5 @@
+import VQKernels
+
 /// The layered dynamic program behind exact ASQ, its histogram approximation and the optimal 1-D
 /// k-means quantizer: one layer = the row minima of a totally monotone matrix.
 ///
@@ -123,62 +125,6 @@ struct ASQVarianceLayer: ASQRowMinimaProblem {
   /// α_j = −B_j (the cost terms store only B).
   @inline(__always)
   func value(_ k: Int, _ j: Int) -> Double { shifted[k] + y[k] * -b[j] + y[j] * b[k] }
-
-  /// Four columns at a time (per-lane strict `<` keeps each lane's leftmost minimum; the reduction
-  /// takes the smallest value and, among equal values, the smallest column), then the tail in order.
-  /// Each cell is computed with the same operations in the same order as `value`, so the result is
-  /// identical to the scalar scan.
-  @inline(__always)
-  func leftmostMinimum(row j: Int, columns first: Int, _ last: Int) -> (Double, Int) {
-    let count = last - first + 1
-    guard count >= 24 else {
-      var best = value(first, j), arg = first
-      var k = first + 1
-      while k <= last {
-        let v = value(k, j)
-        if v < best { best = v; arg = k }
-        k += 1
-      }
-      return (best, arg)
-    }
-    let aj = SIMD4<Double>(repeating: -b[j]), yj = SIMD4<Double>(repeating: y[j])
-    // Two independent accumulators (columns 8i…8i+3 and 8i+4…8i+7) halve the compare/blend chain.
-    var bestLow = SIMD4<Double>(repeating: .infinity), bestHigh = bestLow
-    var columnLow = SIMD4<Int64>(repeating: Int64(first)), columnHigh = columnLow
-    var columns = SIMD4<Int64>(Int64(first), Int64(first + 1), Int64(first + 2), Int64(first + 3))
-    let four = SIMD4<Int64>(repeating: 4), eight = SIMD4<Int64>(repeating: 8)
-    let rawShifted = UnsafeRawPointer(shifted), rawY = UnsafeRawPointer(y), rawB = UnsafeRawPointer(b)
-    var k = first
-    while k + 8 <= last + 1 {
-      let offset = k * MemoryLayout<Double>.stride
-      let v0 = rawShifted.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
-        + rawY.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self) * aj
-        + yj * rawB.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
-      let v1 = rawShifted.loadUnaligned(fromByteOffset: offset + 32, as: SIMD4<Double>.self)
-        + rawY.loadUnaligned(fromByteOffset: offset + 32, as: SIMD4<Double>.self) * aj
-        + yj * rawB.loadUnaligned(fromByteOffset: offset + 32, as: SIMD4<Double>.self)
-      let better0 = v0 .< bestLow, better1 = v1 .< bestHigh
-      bestLow.replace(with: v0, where: better0)
-      columnLow.replace(with: columns, where: better0)
-      bestHigh.replace(with: v1, where: better1)
-      columnHigh.replace(with: columns &+ four, where: better1)
-      columns &+= eight
-      k += 8
-    }
-    var best = Double.infinity, arg = first
-    for lane in 0..<4 {
-      let v0 = bestLow[lane], c0 = Int(columnLow[lane])
-      if v0 < best || (v0 == best && c0 < arg) { best = v0; arg = c0 }
-      let v1 = bestHigh[lane], c1 = Int(columnHigh[lane])
-      if v1 < best || (v1 == best && c1 < arg) { best = v1; arg = c1 }
-    }
-    while k <= last {
-      let v = value(k, j)
-      if v < best { best = v; arg = k }
-      k += 1
-    }
-    return (best, arg)
-  }
 }
 
 /// The most argmin-table entries (UInt32, one per point per inner layer) one solve may allocate:
@@ -199,7 +145,9 @@ enum ASQLayeredSolver {
   }
 
   /// Minimum summed variance with `s` levels at point ranks (first and last included) and the level
-  /// ranks, by the layered DP; `quadratic` scans every cell (the reference).
+  /// ranks, by the layered DP; `quadratic` scans every cell (the reference). Each layer of the fast path
+  /// is one call of the C kernel `Kernels.asqLayer` (divide and conquer as above, AVX2 scan where the CPU
+  /// has it, bit-identical to its Swift specification `ASQLayerReference` at every kernel level).
   static func solve(_ terms: ASQCostTerms, levels s: Int, quadratic: Bool = false) -> (objective: Double, ranks: [Int]) {
     let n = terms.count
     guard n > 0 else { return (0, []) }
@@ -210,18 +158,24 @@ enum ASQLayeredSolver {
     var previous = rows.pointer, current = rows.pointer + n
     let y = terms.points, e = terms.e, b = terms.b
     for j in 0..<n { previous[j] = terms.cost(0, j) }
+    // D_{t−1} is read only through D_{t−1}[k] + E_k, so each layer stores that sum (the last one D_t).
+    if layers > 0 { for k in 0..<n { previous[k] = previous[k] + e[k] } }
     for layer in 0..<layers {
-      // D_{t−1} is read only through D_{t−1}[k] + E_k, so that sum overwrites it.
-      for k in 0..<n { previous[k] = previous[k] + e[k] }
-      let problem = ASQVarianceLayer(shifted: previous, y: y, b: b)
       let row = table.pointer + layer * n
+      let shiftOut = layer + 1 < layers
       if quadratic {
+        let problem = ASQVarianceLayer(shifted: previous, y: y, b: b)
         quadraticRowMinima(problem, rows: n, minima: current, argmins: row)
+        for j in 0..<n {
+          let d = current[j] + -e[j]
+          current[j] = shiftOut ? d + e[j] : d
+        }
       } else {
-        monotoneRowMinima(problem, rows: n, minima: current, argmins: row,
-                          lowerBounds: layer > 0 ? UnsafePointer(row - n) : nil)
+        // The C kernel (AVX2 where available; `ASQLayerReference` is its specification).
+        Kernels.asqLayer(shifted: previous, y: y, b: b, e: e, count: n,
+                         lower: layer > 0 ? UnsafePointer(row - n) : nil, argmins: row, out: current,
+                         shiftOut: shiftOut)
       }
-      for j in 0..<n { current[j] = current[j] + -e[j] }
       swap(&previous, &current)
     }
     let objective = previous[n - 1]
