@@ -25,7 +25,7 @@ struct BlockCodebooksCommand: ParsableCommand {
   @Option(help: "Comma-separated coded dimensions n (default: the shipped set).")
   var dimensions: String?
 
-  @Option(help: "Comma-separated bits per coordinate (default: 1,2,3,4).")
+  @Option(help: "Comma-separated bits per coordinate (default: 1...8).")
   var bits: String?
 
   @Option(help: "Coordinates per block p (default: the largest divisor of n with bits*p <= 12).")

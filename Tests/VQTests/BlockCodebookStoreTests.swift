@@ -11,7 +11,7 @@ import Testing
 
   @Test func everyShippedKeyHasAValidFileAndLoadsFromIt() throws {
     let folder = try directory()
-    #expect(BlockCodebookStore.shippedKeys.count == 24)
+    #expect(BlockCodebookStore.shippedKeys.count == 48)
     for key in BlockCodebookStore.shippedKeys {
       let name = BlockCodebookStore.fileName(dimension: key.dimension, blockSize: key.blockSize, bits: key.bits)
       let path = folder + "/" + name
@@ -20,10 +20,13 @@ import Testing
       #expect(book.isShipped, "\(name) was trained, not loaded")
       #expect(book.codewords.count == book.count * key.blockSize)
       #expect(book.codewords.allSatisfy { $0.isFinite })
-      // The file holds a converged k-means solution: its distortion is below scalar Lloyd–Max at the
-      // same bits (0.3634, 0.1175, 0.0345, 0.0095 per coordinate; rotation.md §5.3: block codebooks gain).
-      let lloydMax = [0.363380, 0.117482, 0.034548, 0.009497][key.bits - 1]
-      #expect(book.trainingDistortion < lloydMax, "\(name): distortion \(book.trainingDistortion)")
+      // The file holds a converged k-means solution: at b ≤ 4 (blocks of p ≥ 2) its distortion is below
+      // scalar Lloyd–Max at the same bits (0.3634, 0.1175, 0.0345, 0.0095 per coordinate; rotation.md
+      // §5.3: block codebooks gain).
+      if key.bits <= 4 {
+        let lloydMax = [0.363380, 0.117482, 0.034548, 0.009497][key.bits - 1]
+        #expect(book.trainingDistortion < lloydMax, "\(name): distortion \(book.trainingDistortion)")
+      }
     }
   }
 

@@ -18,7 +18,7 @@ import RealModule
 /// 4. an empty cell keeps its previous codeword.
 /// Codebooks are cached per key for the life of the process (`LockedCache`), like `ScalarCodebook`.
 /// At the default seed, `cached` first looks for the shipped file of the key (`BlockCodebookStore`: the
-/// default block sizes at 1…4 bits for n = 64, 128, 384, 768, 1024, 1536), which holds exactly the floats
+/// default block sizes at 1…8 bits for n = 64, 128, 384, 768, 1024, 1536), which holds exactly the floats
 /// training produces; training runs only for keys without a file.
 ///
 /// The k-means solution is a local optimum, so `trainingDistortion` is an upper bound on the optimal

@@ -8,13 +8,13 @@ import Foundation
 /// the source tree this file was compiled from. The generated `Bundle.module` is not used: it traps when
 /// the bundle is missing (an executable copied elsewhere), and a missing file here only means "train".
 ///
-/// Which codebooks are shipped (`shippedKeys`): the default block size at b = 1…4 for the common
+/// Which codebooks are shipped (`shippedKeys`): the default block size at b = 1…8 for the common
 /// embedding dimensions n ∈ {128, 384, 768, 1024, 1536} and the head dimension 64 of the embedded KV
 /// cache. Any other key is trained on first use, with the same result a file would hold.
 public enum BlockCodebookStore {
-  /// The dimensions whose default-p codebooks at 1…4 bits are shipped.
+  /// The dimensions whose default-p codebooks are shipped, at every bit width blockquant accepts.
   public static let shippedDimensions = [64, 128, 384, 768, 1024, 1536]
-  public static let shippedBits = Array(1...4)
+  public static let shippedBits = Array(1...8)
 
   /// (n, p, b) of every shipped codebook.
   public static var shippedKeys: [(dimension: Int, blockSize: Int, bits: Int)] {
