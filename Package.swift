@@ -42,6 +42,8 @@ let package = Package(
     .target(
       name: "VQ",
       dependencies: ["VQKernels", .product(name: "RealModule", package: "swift-numerics")],
+      // BlockQuant's trained codebooks (`vq blockcodebooks` writes them; BlockCodebookStore reads them).
+      resources: [.copy("Resources/BlockCodebooks")],
       swiftSettings: strictSwift),
     // The embedded data set (a vendored copy of MiniLM-small), shipped as a resource bundle so that
     // an installed `vq` finds it without the source tree.

@@ -34,12 +34,14 @@ public struct SearchParameters: Sendable {
 
 /// How the index scans codes.
 public enum ScanMode: String, Sendable, CaseIterable {
-  /// FastScan where the quantizer has it (RaBitQ), the quantizer's own estimator otherwise.
+  /// FastScan where the quantizer has it (RaBitQ; BlockQuant with bits*block = 4), the quantizer's own
+  /// estimator otherwise.
   case auto
   /// The quantizer's estimator over the flat codes (`estimateInnerProducts`), every row.
   case codes
   /// RaBitQ: 4-bit-LUT FastScan of the sign plane with error bounds, then the full estimate only for rows
-  /// whose upper bound can still enter the top candidates. Refused for other quantizers.
+  /// whose upper bound can still enter the top candidates. BlockQuant with bits*block = 4: its per-block
+  /// tables quantized to bytes, the estimate ranks directly. Refused for other quantizers.
   case fastScan = "fastscan"
 }
 

@@ -114,8 +114,11 @@ extension VectorIndex {
     case .auto, .fastScan:
       if let rabitq = quantizer as? RaBitQ, let state = fastScan {
         scanFast(rabitq, prepared, state: state, probes: probes, filter: parameters.filter, into: &best)
+      } else if let blockQuant = quantizer as? BlockQuant, let state = blockQuantFastScan {
+        scanFast(blockQuant, prepared, state: state, probes: probes, filter: parameters.filter, into: &best)
       } else if parameters.scan == .fastScan {
-        throw VQError.invalidArgument("scan=fastscan needs a rabitq index; this one is \(spec.description)")
+        throw VQError.invalidArgument(
+          "scan=fastscan needs a rabitq index or a blockquant index with bits*block = 4; this one is \(spec.description)")
       } else {
         scanCodes(prepared, probes: probes, filter: parameters.filter, scratch: &scratch, into: &best)
       }

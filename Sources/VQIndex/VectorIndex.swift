@@ -85,6 +85,9 @@ public struct VectorIndex: Sendable {
   /// RaBitQ only: each list's codes in FastScan blocks and the per-row bound terms (derived from `codes`,
   /// never stored).
   let fastScan: FastScanState?
+  /// BlockQuant with 16 codewords per block only: each list's codes in FastScan blocks (derived, never
+  /// stored).
+  let blockQuantFastScan: BlockQuantFastScanState?
 
   init(
     spec: QuantizerSpec, dimension: Int, metric: IndexMetric, seed: UInt64, quantizer: any VectorQuantizer,
@@ -110,6 +113,7 @@ public struct VectorIndex: Sendable {
     for (row, id) in ids.enumerated() where tombstones[row >> 6] & (1 << UInt64(row & 63)) == 0 { rows[id] = row }
     rowOfID = rows
     fastScan = (quantizer as? RaBitQ).map { FastScanState($0, codes: codes, listOffsets: listOffsets) }
+    blockQuantFastScan = BlockQuantFastScanState(quantizer, codes: codes, listOffsets: listOffsets)
   }
 
   // MARK: Facts

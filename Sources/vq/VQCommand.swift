@@ -13,7 +13,7 @@ struct VQCommand: ParsableCommand {
     commandName: "vq",
     abstract: "Direction- and inner-product-preserving vector quantization.",
     version: VQBenchVersion.version,
-    subcommands: [EvalCommand.self, SpecsCommand.self, BenchCommand.self, IndexCommand.self, ASQCommand.self, ExportCommand.self, ImportCommand.self])
+    subcommands: [EvalCommand.self, SpecsCommand.self, BenchCommand.self, IndexCommand.self, ASQCommand.self, ExportCommand.self, ImportCommand.self, BlockCodebooksCommand.self])
 
   static func main() {
     do {

@@ -17,6 +17,9 @@ import RealModule
 ///    partial sums are added in chunk order (so the result does not depend on scheduling);
 /// 4. an empty cell keeps its previous codeword.
 /// Codebooks are cached per key for the life of the process (`LockedCache`), like `ScalarCodebook`.
+/// At the default seed, `cached` first looks for the shipped file of the key (`BlockCodebookStore`: the
+/// default block sizes at 1…8 bits for n = 64, 128, 384, 768, 1024, 1536), which holds exactly the floats
+/// training produces; training runs only for keys without a file.
 ///
 /// The k-means solution is a local optimum, so `trainingDistortion` is an upper bound on the optimal
 /// k-means distortion of the law up to sampling error (rotation.md §7 item 22: b1p4 0.340, b2p2 0.107,
@@ -39,6 +42,20 @@ public struct BlockCodebook: Sendable {
   public let trainingDistortion: Double
   public let iterations: Int
   public let sampleCount: Int
+  /// Whether the codewords came from a shipped file (else from training in this process).
+  public let isShipped: Bool
+
+  /// Bump whenever a change to sampling, seeding or Lloyd could change a trained codebook: shipped files
+  /// of another trainer version are refused (`VQError.corrupt`) and must be regenerated.
+  public static let trainerVersion: UInt32 = 1
+
+  /// What a codebook file stores besides its key.
+  struct Stored {
+    var codewords: [Float]
+    var iterations: Int
+    var sampleCount: Int
+    var trainingDistortion: Double
+  }
 
   /// Number of codewords, `2^(b·p)`.
   public var count: Int { 1 << (bits * blockSize) }
@@ -61,6 +78,19 @@ public struct BlockCodebook: Sendable {
   /// The cached codebook for blocks of `blockSize` coordinates of a unit vector in `dimension`
   /// coordinates at `bits` bits per coordinate.
   public static func cached(dimension: Int, blockSize: Int, bits: Int, seed: UInt64 = defaultSeed) throws -> BlockCodebook {
+    let key = try validatedKey(dimension: dimension, blockSize: blockSize, bits: bits, seed: seed)
+    return try cache.value(for: key) { key in
+      if let stored = try BlockCodebookStore.load(key) { return BlockCodebook(key: key, stored: stored, shipped: true) }
+      return BlockCodebook(key: key)
+    }
+  }
+
+  /// A codebook trained now (neither the cache nor a shipped file): what `vq blockcodebooks` writes.
+  public static func trained(dimension: Int, blockSize: Int, bits: Int, seed: UInt64 = defaultSeed) throws -> BlockCodebook {
+    BlockCodebook(key: try validatedKey(dimension: dimension, blockSize: blockSize, bits: bits, seed: seed))
+  }
+
+  static func validatedKey(dimension: Int, blockSize: Int, bits: Int, seed: UInt64) throws -> BlockCodebookKey {
     guard blockSize >= 1, blockSize <= dimension else {
       throw VQError.outOfRange("block codebook: block size \(blockSize) must be in 1...\(dimension) (the dimension)")
     }
@@ -68,8 +98,7 @@ public struct BlockCodebook: Sendable {
       throw VQError.outOfRange(
         "block codebook: bits·block = \(bits)·\(blockSize) must be in 1...\(maximumIndexBits) (at most 4096 codewords)")
     }
-    let key = BlockCodebookKey(dimension: dimension, blockSize: blockSize, bits: bits, seed: seed)
-    return cache.value(for: key) { BlockCodebook(key: $0) }
+    return BlockCodebookKey(dimension: dimension, blockSize: blockSize, bits: bits, seed: seed)
   }
 
   private static let cache = LockedCache<BlockCodebookKey, BlockCodebook>()
@@ -84,28 +113,130 @@ public struct BlockCodebook: Sendable {
 
   // MARK: Search
 
-  /// Index of the codeword nearest to the `p` standardized values at `s`; `scores` has room for K floats.
-  @inline(__always)
-  func nearest(_ s: UnsafePointer<Float>, scores: UnsafeMutablePointer<Float>,
-               transposed: UnsafePointer<Float>, halfNorms: UnsafePointer<Float>) -> Int {
-    let k = count, p = blockSize
-    scores.update(from: halfNorms, count: k)
-    for j in 0..<p {
-      let v = s[j], row = transposed + j * k
-      for c in 0..<k { scores[c] -= v * row[c] }
+  /// The nearest codeword of each of `count` points (`p` standardized values each, row-major at
+  /// `points`): `indices[i]` and its score `‖c‖²/2 − ⟨s,c⟩` in `scores[i]` (ties: the smallest index).
+  ///
+  /// Why this shape: the search reads the whole codebook once per point, so four points share each load
+  /// of 8 codewords' coordinates (SIMD8, the codebook stays in L2), and the running minimum stays in
+  /// registers. Scores are formed as `half − v₀·c₀ − v₁·c₁ − …` in coordinate order with separate
+  /// multiply and subtract (no fused multiply–add), so every caller — training, encoding, any machine —
+  /// gets the same floats and therefore the same indices.
+  func assign(_ points: UnsafePointer<Float>, count: Int, indices: UnsafeMutablePointer<Int32>,
+              scores: UnsafeMutablePointer<Float>) {
+    transposedCodewords.withUnsafeBufferPointer { t in
+      halfSquaredNorms.withUnsafeBufferPointer { h in
+        Self.assign(points, count: count, blockSize: blockSize, codewordCount: self.count,
+                    transposed: t.baseAddress!, halfNorms: h.baseAddress!, indices: indices, scores: scores)
+      }
     }
-    var best = scores[0], index = 0
-    for c in 1..<k where scores[c] < best { best = scores[c]; index = c }
-    return index
+  }
+
+  /// `assign` on raw codebook arrays (`transposed`: p × k, `halfNorms`: k).
+  static func assign(
+    _ points: UnsafePointer<Float>, count: Int, blockSize p: Int, codewordCount k: Int,
+    transposed: UnsafePointer<Float>, halfNorms: UnsafePointer<Float>,
+    indices: UnsafeMutablePointer<Int32>, scores: UnsafeMutablePointer<Float>
+  ) {
+    guard k >= 8 else {
+      for i in 0..<count {
+        let s = points + i * p
+        var best = Float.infinity, index = 0
+        for c in 0..<k {
+          var score = halfNorms[c]
+          for j in 0..<p { score -= s[j] * transposed[j * k + c] }
+          if score < best { best = score; index = c }
+        }
+        indices[i] = Int32(index); scores[i] = best
+      }
+      return
+    }
+    var i = 0
+    while i + 4 <= count {
+      nearestFour(points + i * p, blockSize: p, codewordCount: k, transposed: transposed, halfNorms: halfNorms,
+                  indices: indices + i, scores: scores + i)
+      i += 4
+    }
+    while i < count {
+      nearestOne(points + i * p, blockSize: p, codewordCount: k, transposed: transposed, halfNorms: halfNorms,
+                 index: indices + i, score: scores + i)
+      i += 1
+    }
+  }
+
+  /// The lane-wise running minimum reduced to (smallest score, smallest index among equal scores).
+  @inline(__always)
+  static func reduce(_ best: SIMD8<Float>, _ index: SIMD8<Int32>) -> (Int32, Float) {
+    var value = best[0], position = index[0]
+    for lane in 1..<8 where best[lane] < value || (best[lane] == value && index[lane] < position) {
+      value = best[lane]; position = index[lane]
+    }
+    return (position, value)
+  }
+
+  @inline(__always)
+  static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+  }
+
+  static let laneOffsets = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+
+  static func nearestFour(
+    _ s: UnsafePointer<Float>, blockSize p: Int, codewordCount k: Int, transposed: UnsafePointer<Float>,
+    halfNorms: UnsafePointer<Float>, indices: UnsafeMutablePointer<Int32>, scores: UnsafeMutablePointer<Float>
+  ) {
+    let s0 = s, s1 = s + p, s2 = s + 2 * p, s3 = s + 3 * p
+    var best0 = SIMD8<Float>(repeating: .infinity), best1 = best0, best2 = best0, best3 = best0
+    var at0 = SIMD8<Int32>(repeating: 0), at1 = at0, at2 = at0, at3 = at0
+    var lanes = laneOffsets
+    var c = 0
+    while c < k {
+      let half = load(halfNorms + c)
+      var a0 = half, a1 = half, a2 = half, a3 = half
+      for j in 0..<p {
+        let row = load(transposed + j * k + c)
+        a0 -= SIMD8(repeating: s0[j]) * row
+        a1 -= SIMD8(repeating: s1[j]) * row
+        a2 -= SIMD8(repeating: s2[j]) * row
+        a3 -= SIMD8(repeating: s3[j]) * row
+      }
+      let m0 = a0 .< best0, m1 = a1 .< best1, m2 = a2 .< best2, m3 = a3 .< best3
+      best0.replace(with: a0, where: m0); at0.replace(with: lanes, where: m0)
+      best1.replace(with: a1, where: m1); at1.replace(with: lanes, where: m1)
+      best2.replace(with: a2, where: m2); at2.replace(with: lanes, where: m2)
+      best3.replace(with: a3, where: m3); at3.replace(with: lanes, where: m3)
+      lanes &+= 8
+      c += 8
+    }
+    (indices[0], scores[0]) = reduce(best0, at0)
+    (indices[1], scores[1]) = reduce(best1, at1)
+    (indices[2], scores[2]) = reduce(best2, at2)
+    (indices[3], scores[3]) = reduce(best3, at3)
+  }
+
+  static func nearestOne(
+    _ s: UnsafePointer<Float>, blockSize p: Int, codewordCount k: Int, transposed: UnsafePointer<Float>,
+    halfNorms: UnsafePointer<Float>, index: UnsafeMutablePointer<Int32>, score: UnsafeMutablePointer<Float>
+  ) {
+    var best = SIMD8<Float>(repeating: .infinity), at = SIMD8<Int32>(repeating: 0)
+    var lanes = laneOffsets
+    var c = 0
+    while c < k {
+      var a = load(halfNorms + c)
+      for j in 0..<p { a -= SIMD8(repeating: s[j]) * load(transposed + j * k + c) }
+      let m = a .< best
+      best.replace(with: a, where: m); at.replace(with: lanes, where: m)
+      lanes &+= 8
+      c += 8
+    }
+    (index.pointee, score.pointee) = reduce(best, at)
   }
 
   // MARK: Training
 
+  /// Trains the codebook of `key`.
   private init(key: BlockCodebookKey) {
     let n = key.dimension, p = key.blockSize, k = 1 << (key.bits * key.blockSize)
-    dimension = n; blockSize = p; bits = key.bits; seed = key.seed
     let sampleCount = Self.sampleCount(k)
-    self.sampleCount = sampleCount
     var generator = SeededGenerator(
       seed: key.seed, stream: UInt64(n) &* 0x1_0000 &+ UInt64(p) &* 0x100 &+ UInt64(key.bits))
     let samples = Self.drawBlockSamples(dimension: n, blockSize: p, count: sampleCount, using: &generator)
@@ -121,8 +252,22 @@ public struct BlockCodebook: Sendable {
       distortion = step.distortion
       if previous.isFinite && previous - distortion <= Self.relativeTolerance * previous { break }
     }
-    self.iterations = iterations
-    trainingDistortion = distortion
+    self.init(
+      key: key,
+      stored: Stored(codewords: centroids, iterations: iterations, sampleCount: sampleCount, trainingDistortion: distortion),
+      shipped: false)
+  }
+
+  /// The codebook of `key` from its codewords (trained or read from a file).
+  init(key: BlockCodebookKey, stored: Stored, shipped: Bool) {
+    let p = key.blockSize, k = 1 << (key.bits * key.blockSize)
+    precondition(stored.codewords.count == k * p, "\(stored.codewords.count) codeword floats for \(k) codewords of \(p)")
+    dimension = key.dimension; blockSize = p; bits = key.bits; seed = key.seed
+    iterations = stored.iterations
+    sampleCount = stored.sampleCount
+    trainingDistortion = stored.trainingDistortion
+    isShipped = shipped
+    let centroids = stored.codewords
     codewords = centroids
     var transposed = [Float](repeating: 0, count: k * p)
     var halves = [Float](repeating: 0, count: k)
@@ -275,19 +420,17 @@ public struct BlockCodebook: Sendable {
                 let countOut = UnsafeMutableShared(countBuffer.baseAddress!)
                 let errorOut = UnsafeMutableShared(errorBuffer.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: ranges.count) { r in
-                  let scores = UnsafeMutablePointer<Float>.allocate(capacity: k)
-                  defer { scores.deallocate() }
+                  let range = ranges[r]
+                  let best = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(range.count, 1))
+                  let nearest = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(range.count, 1))
+                  defer { best.deallocate(); nearest.deallocate() }
+                  assign(x.pointer + range.lowerBound * p, count: range.count, blockSize: p, codewordCount: k,
+                         transposed: tt.pointer, halfNorms: hh.pointer, indices: nearest, scores: best)
                   let mySums = sumOut.pointer + r * k * p, myCounts = countOut.pointer + r * k
                   var error = 0.0
-                  for i in ranges[r] {
+                  for i in range {
                     let s = x.pointer + i * p
-                    scores.update(from: hh.pointer, count: k)
-                    for j in 0..<p {
-                      let v = s[j], row = tt.pointer + j * k
-                      for c in 0..<k { scores[c] -= v * row[c] }
-                    }
-                    var best = scores[0], index = 0
-                    for c in 1..<k where scores[c] < best { best = scores[c]; index = c }
+                    let index = Int(nearest[i - range.lowerBound]), best = best[i - range.lowerBound]
                     var norm: Float = 0
                     for j in 0..<p { norm += s[j] * s[j]; mySums[index * p + j] += Double(s[j]) }
                     myCounts[index] += 1

@@ -89,34 +89,31 @@ public struct BlockQuant: VectorQuantizer {
   }
 
   public func encode(_ x: VectorBatch, into codes: inout CodeBuffer) throws {
-    let n = frame.n, p = blockSize, m = blockCount, k = codebook.count, width = codebook.indexBits
+    let n = frame.n, p = blockSize, m = blockCount, width = codebook.indexBits
     let bytes = layout.bytesPerCode, scale = scale, book = codebook
     let root = Float(Double(n).squareRoot())
-    try book.transposedCodewords.withUnsafeBufferPointer { transposed in
-      try book.halfSquaredNorms.withUnsafeBufferPointer { halves in
-        try book.codewords.withUnsafeBufferPointer { words in
-          // Scratch: k scores, then one standardized block.
-          try frame.encode(x, layout: layout, scratchFloats: k + p, into: &codes) { y, normSquared, code, side, work in
-            code.update(repeating: 0, count: bytes)
-            let norm = normSquared.squareRoot()
-            let standardize = norm > 0 ? root / norm : 0
-            let block = work + k
-            var projection: Float = 0, codeNormSquared: Float = 0
-            for b in 0..<m {
-              let start = b * p, width0 = Swift.min(p, n - start)
-              for j in 0..<width0 { block[j] = y[start + j] * standardize }
-              for j in width0..<p { block[j] = 0 }
-              let index = book.nearest(
-                block, scores: work, transposed: transposed.baseAddress!, halfNorms: halves.baseAddress!)
-              BitField.write(index, into: code, bitOffset: b * width, width: width)
-              let c = words.baseAddress! + index * p
-              for j in 0..<width0 {
-                projection += y[start + j] * c[j]
-                codeNormSquared += c[j] * c[j]
-              }
+    try book.codewords.withUnsafeBufferPointer { words in
+      // Scratch: the m·p standardized block values (the last block zero-filled), m scores, m indices.
+      try frame.encode(x, layout: layout, scratchFloats: m * p + 2 * m, into: &codes) { y, normSquared, code, side, work in
+        code.update(repeating: 0, count: bytes)
+        let norm = normSquared.squareRoot()
+        let standardize = norm > 0 ? root / norm : 0
+        for j in 0..<n { work[j] = y[j] * standardize }
+        for j in n..<(m * p) { work[j] = 0 }
+        let scores = work + m * p
+        (scores + m).withMemoryRebound(to: Int32.self, capacity: m) { indices in
+          book.assign(work, count: m, indices: indices, scores: scores)
+          var projection: Float = 0, codeNormSquared: Float = 0
+          for b in 0..<m {
+            let index = Int(indices[b])
+            BitField.write(index, into: code, bitOffset: b * width, width: width)
+            let c = words.baseAddress! + index * p, start = b * p
+            for j in 0..<Swift.min(p, n - start) {
+              projection += y[start + j] * c[j]
+              codeNormSquared += c[j] * c[j]
             }
-            side[0] = scale.value(normSquared: normSquared, projection: projection, codeNormSquared: codeNormSquared, n: n)
           }
+          side[0] = scale.value(normSquared: normSquared, projection: projection, codeNormSquared: codeNormSquared, n: n)
         }
       }
     }
