@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvq_dot.h"
 #include "cvq_fastscan.h"
 #include "cvq_kernels.h"
 #include "cvq_rabitq.h"
@@ -127,6 +128,17 @@ static void check_pack(void) {
   }
 }
 
+static void check_dot(void) {
+  for (size_t si = 0; si < SIZE_COUNT; si++) {
+    size_t d = sizes[si], count = next_u64() % 10;
+    float *x = floats(d), *rows = floats(count * d + 1);
+    char name[96];
+    snprintf(name, sizeof name, "dot_rows d=%zu count=%zu", d, count);
+    AT_EVERY_LEVEL(count * sizeof(float) + 1, name, out, cvq_dot_rows(x, rows, count, d, (float *)out));
+    free(x); free(rows);
+  }
+}
+
 static void check_rabitq(void) {
   for (size_t si = 0; si < SIZE_COUNT; si++) {
     size_t dim = sizes[si], bytes = (dim + 7) / 8, count = 1 + next_u64() % 70;
@@ -224,6 +236,7 @@ int main(void) {
   check_hadamard();
   check_pack();
   check_rabitq();
+  check_dot();
   check_fastscan();
   printf("check-kernels: %d cross-level comparisons at levels", checks);
   for (int i = 0; i < level_count; i++) printf(" %s", level_names[levels[i]]);

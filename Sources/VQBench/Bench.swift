@@ -6,8 +6,9 @@ public enum Bench {
   /// The methods `vq bench` runs when `--methods` is not given (those registered, in registry order).
   /// An explicit list, so that a newly registered method cannot slow the default run down: it runs
   /// with `--methods NAME` or `--methods all`, and with `all` under the per-spec time budget. Left out
-  /// because they are slow on 2 cores: `blockquant` (~90 s for its 8 widths: k-means codebooks on the
-  /// exact block marginal) and `e8-voronoi` (~27 s).
+  /// because they are slow on 2 cores: `blockquant` (~17 s for its 8 widths with the shipped codebooks, the
+  /// nearest-codeword search of the encoder in SSE-only Swift; it was ~90 s while codebooks were trained per
+  /// process) and `e8-voronoi` (~27 s).
   public static let defaultMethods = [
     "fp32", "fp16", "bf16", "fp8-e4m3", "fp8-e5m2", "int", "fp4", "mxfp4", "nvfp4", "sign",
     "eden", "turbo-mse", "turbo-prod", "qjl", "rabitq", "qsgd", "asq", "e8",

@@ -19,7 +19,9 @@ public enum FAISSPeer {
     case "fp16": return rotated ? nil : "SQfp16"
     case "bf16": return rotated ? nil : "SQbf16"
     case "int": return rotated || ![4, 6, 8].contains(bits) ? nil : "SQ\(bits)"
-    case "eden": return "RR,EDEN\(bits)" + (spec.values["scale"] == "biased" ? "BIASED" : "")
+    case "eden":
+      guard !EDEN.isSubBit(spec) else { return nil }   // FAISS has no sub-bit EDEN
+      return "RR,EDEN\(bits)" + (spec.values["scale"] == "biased" ? "BIASED" : "")
     case "turbo-mse": return "RR,SQtqmse\(bits)"
     case "turbo-prod": return bits >= 2 && bits <= 8 ? "RR,SQtq\(bits)" : nil
     case "rabitq":

@@ -133,6 +133,20 @@ public enum Theory {
       ]
     }
     switch spec.name {
+    case "eden" where EDEN.isSubBit(spec):
+      // Sub-bit EDEN (EDENSubBit): k = round(b·n) sampled rotated coordinates at one bit. The sample is
+      // shared by every pair, so the per-pair standard error of ip_bias understates its spread: no
+      // ip_bias prediction.
+      let k = EDENSubBit.keptCount(fraction: spec.double("bits"), of: c.workingDimension)
+      let gamma = EDENSubBit.biasedShrinkage(kept: k, of: c.workingDimension)
+      if value("scale") == "biased" {
+        return shrunk(1 - gamma, source: "EDEN below 1 bit, biased: 1 − (1 + (k−1)·2/π)/n (EDENSubBit)")
+          .filter { $0.metric != "ip_bias" }
+      }
+      let v = EDENSubBit.predictedNMSE(kept: k, of: c.workingDimension, unbiased: true)
+      return unbiased(vnmse: v, cosineLoss: 1 - gamma.squareRoot(), ipVarD: v * (1 - ea2) * d / (n - 1),
+                      source: "EDEN below 1 bit: (n/k)(π/2 − 0.452/k) − 1 → π/(2p) − 1 (§7 item 12, EDENSubBit)")
+        .filter { $0.metric != "ip_bias" }
     case "eden":
       let D = value("codebook") == "beta" ? lloydMax(bits: bits, dimension: c.workingDimension) : lloydMax(bits: bits)
       if value("scale") == "biased" { return shrunk(D, source: "EDEN biased: D_b (§1, §7 item 9)") }

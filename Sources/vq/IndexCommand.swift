@@ -144,7 +144,7 @@ extension IndexCommand {
     var allow: String?
     @Flag(help: "Memory-map the index instead of reading it (for indexes larger than memory).")
     var mmap = false
-    @Option(help: "auto, codes (the quantizer's estimator on every row) or fastscan (rabitq: 4-bit LUT scan with bounds).")
+    @Option(help: "auto, codes (the quantizer's estimator on every row) or fastscan (rabitq: 4-bit LUT scan with bounds; blockquant with bits·block = 4: 16-entry LUT scan).")
     var scan = "auto"
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.")
