@@ -38,11 +38,24 @@ enum ASQCoordinateDescent {
 }
 
 extension ASQ {
-  /// Uniform levels min + i·(max − min)/(s − 1): the QSGD-style min–max grid (no adaptation).
-  public static func uniformLevels(_ x: UnsafeBufferPointer<Float>, levels s: Int) throws -> Solution {
+  /// The checks of the solvers that take a raw vector: at least 2 levels, a non-empty input, every value
+  /// finite (`nonFinite` names the first bad one). Returns the vector's min and max.
+  static func checkedRange(_ x: UnsafeBufferPointer<Float>, levels s: Int) throws -> (Float, Float) {
     guard s >= 2 else { throw VQError.outOfRange("ASQ needs at least 2 levels, got \(s)") }
     guard !x.isEmpty else { throw VQError.invalidArgument("ASQ input is empty") }
-    let (lowest, highest) = try finiteRange(x)
+    return try finiteRange(x)
+  }
+
+  /// The values in Double, ascending.
+  static func sortedCopy(_ x: [Float]) -> [Double] {
+    var sorted = x.map(Double.init)
+    sorted.sort()
+    return sorted
+  }
+
+  /// Uniform levels min + i·(max − min)/(s − 1): the QSGD-style min–max grid (no adaptation).
+  public static func uniformLevels(_ x: UnsafeBufferPointer<Float>, levels s: Int) throws -> Solution {
+    let (lowest, highest) = try checkedRange(x, levels: s)
     let lo = Double(lowest), hi = Double(highest)
     let levels = (0..<s).map { i in i == s - 1 ? hi : lo + Double(i) * (hi - lo) / Double(s - 1) }
     return Solution(levels: levels, ranks: [], objective: ASQObjective.sumOfVariances(x, levels: levels))

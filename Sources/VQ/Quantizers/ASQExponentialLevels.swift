@@ -27,11 +27,8 @@ extension ASQ {
 
   /// AMQ-style exponential levels for a vector (sorts a copy).
   public static func exponentialLevels(_ x: [Float], levels s: Int) throws -> ExponentialSolution {
-    guard s >= 2 else { throw VQError.outOfRange("ASQ needs at least 2 levels, got \(s)") }
-    guard !x.isEmpty else { throw VQError.invalidArgument("ASQ input is empty") }
-    _ = try x.withUnsafeBufferPointer { try finiteRange($0) }
-    var sorted = x.map(Double.init)
-    sorted.sort()
+    _ = try x.withUnsafeBufferPointer { try checkedRange($0, levels: s) }
+    let sorted = sortedCopy(x)
     let lowest = sorted[0], highest = sorted[sorted.count - 1]
     let magnitude = Swift.max(-lowest, highest)
     guard magnitude > 0 else { return ExponentialSolution(levels: [0, 0], ratio: 0.5, objective: 0) }

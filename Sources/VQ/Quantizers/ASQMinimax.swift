@@ -37,11 +37,8 @@ extension ASQ {
 
   /// Minimax levels of a vector (sorts a copy).
   public static func minimaxLevels(_ x: [Float], levels s: Int) throws -> MinimaxSolution {
-    guard s >= 2 else { throw VQError.outOfRange("ASQ needs at least 2 levels, got \(s)") }
-    guard !x.isEmpty else { throw VQError.invalidArgument("ASQ input is empty") }
-    _ = try x.withUnsafeBufferPointer { try finiteRange($0) }
-    var sorted = x.map(Double.init)
-    sorted.sort()
+    _ = try x.withUnsafeBufferPointer { try checkedRange($0, levels: s) }
+    let sorted = sortedCopy(x)
     let lowest = sorted[0], highest = sorted[sorted.count - 1]
     var solution: MinimaxSolution
     if lowest == highest {
