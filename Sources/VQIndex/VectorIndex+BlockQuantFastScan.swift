@@ -27,22 +27,11 @@ extension VectorIndex {
     probes: [(list: Int, offset: Float)], filter: IDFilter?, into best: inout BestCandidates
   ) {
     let tables = blockQuant.prepareFastScan(prepared)
-    let chunkBlocks = Self.scanBlockRows / FastScanCodes.blockSize
-    var estimates = [Float](repeating: 0, count: Self.scanBlockRows)
-    for (list, offset) in probes {
-      let codes = state.lists[list]
-      let firstRow = listOffsets[list]
-      var block = 0
-      while block < codes.blockCount {
-        let blocks = block..<min(codes.blockCount, block + chunkBlocks)
-        estimates.withUnsafeMutableBufferPointer { e in
-          blockQuant.estimateInnerProductsFastScan(tables, codes: codes, blockRange: blocks, into: e)
-          let first = firstRow + FastScanCodes.blockSize * blocks.lowerBound
-          let last = firstRow + min(codes.count, FastScanCodes.blockSize * blocks.upperBound)
-          scanBlock(e, rows: first..<last, offset: offset, filter: filter, into: &best)
-        }
-        block = blocks.upperBound
-      }
+    forEachFastScanChunk(
+      lists: state.lists, probes: probes,
+      estimate: { blockQuant.estimateInnerProductsFastScan(tables, codes: $0, blockRange: $1, into: $2) }
+    ) { e, rows, offset in
+      scanBlock(e, rows: rows, offset: offset, filter: filter, into: &best)
     }
   }
 }

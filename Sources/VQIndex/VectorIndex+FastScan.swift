@@ -51,11 +51,14 @@ extension VectorIndex {
     filter: IDFilter?, into best: inout BestCandidates
   ) {
     let fastQuery = rabitq.prepareFastScan(prepared)
+    let estimate = { (codes: FastScanCodes, blocks: Range<Int>, out: UnsafeMutableBufferPointer<Float>) in
+      rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: out)
+    }
     if rabitq.bits == 1 {
       // The code is the sign plane: the FastScan estimate is the 1-bit estimate up to the LUT rounding
       // (≤ r·M·Δ/2), so it ranks directly, as FAISS's IndexRaBitQFastScan does; re-ranking with the
       // originals, when asked for, makes the final order exact.
-      forEachFastScanChunk(rabitq, fastQuery, lists: state.lists, probes: probes) { e, rows, offset in
+      forEachFastScanChunk(lists: state.lists, probes: probes, estimate: estimate) { e, rows, offset in
         scanBlock(e, rows: rows, offset: offset, filter: filter, into: &best)
       }
       return
@@ -65,7 +68,7 @@ extension VectorIndex {
     // Stage 1: survivors (row, upper key) and the running depth-th best lower key.
     var lowerBounds = BestCandidates(capacity: depth)
     var survivors: [Survivor] = []
-    forEachFastScanChunk(rabitq, fastQuery, lists: state.lists, probes: probes) { e, rows, offset in
+    forEachFastScanChunk(lists: state.lists, probes: probes, estimate: estimate) { e, rows, offset in
       screen(
         e, rows: rows, offset: offset, queryNorm: fastQuery.queryNorm, lutBound: fastQuery.lutErrorBound, state: state,
         l2: l2, filter: filter, lowerBounds: &lowerBounds, survivors: &survivors)
@@ -99,10 +102,12 @@ extension VectorIndex {
     }
   }
 
-  /// FastScan estimates of the probed lists, `scanBlockRows` rows (whole blocks) at a time: `body` gets
-  /// the estimates, the global rows they belong to and the list's ⟨q, centroid⟩.
+  /// FastScan estimates of the probed lists, `scanBlockRows` rows (whole blocks) at a time: `estimate`
+  /// fills the buffer for a list's block range (RaBitQ's or BlockQuant's FastScan), `body` gets the
+  /// estimates, the global rows they belong to and the list's ⟨q, centroid⟩.
   func forEachFastScanChunk(
-    _ rabitq: RaBitQ, _ fastQuery: RaBitQ.FastScanQuery, lists: [FastScanCodes], probes: [(list: Int, offset: Float)],
+    lists: [FastScanCodes], probes: [(list: Int, offset: Float)],
+    estimate: (FastScanCodes, Range<Int>, UnsafeMutableBufferPointer<Float>) -> Void,
     _ body: (UnsafeMutableBufferPointer<Float>, Range<Int>, Float) -> Void
   ) {
     let chunkBlocks = Self.scanBlockRows / FastScanCodes.blockSize
@@ -114,7 +119,7 @@ extension VectorIndex {
       while block < codes.blockCount {
         let blocks = block..<min(codes.blockCount, block + chunkBlocks)
         estimates.withUnsafeMutableBufferPointer { e in
-          rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: e)
+          estimate(codes, blocks, e)
           let first = firstRow + FastScanCodes.blockSize * blocks.lowerBound
           let last = firstRow + min(codes.count, FastScanCodes.blockSize * blocks.upperBound)
           body(e, first..<last, offset)
