@@ -130,15 +130,25 @@ struct RotatedCodingFrame: Sendable {
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, bits: Int, table: [Float],
     into out: UnsafeMutablePointer<Float>
   ) {
-    let n = n, bytes = codes.layout.bytesPerCode
     precondition(query.transformed.count == n, "query prepared for another quantizer")
+    Self.scaledCodebookEstimates(query.transformed, codes: codes, range: range, count: n, bits: bits, table: table, into: out)
+  }
+
+  /// `out[i − range.lowerBound] = side₀[i] · Σ_j q[j] · table[code_j]` over the `count` fields of `bits` bits
+  /// of each code in `range` (`Kernels.unpackDot`'s fixed order): the estimate of every method whose code
+  /// is one table index per coordinate times one per-vector scale (EDEN, TurboQuant-MSE, sub-bit EDEN, QJL).
+  static func scaledCodebookEstimates(
+    _ q: [Float], codes: CodeBuffer, range: Range<Int>, count: Int, bits: Int, table: [Float],
+    into out: UnsafeMutablePointer<Float>
+  ) {
+    let bytes = codes.layout.bytesPerCode
     codes.withUnsafeCodes { raw in
       codes.withUnsafeSide(0) { scales in
-        query.transformed.withUnsafeBufferPointer { q in
+        q.withUnsafeBufferPointer { q in
           table.withUnsafeBufferPointer { t in
             for i in range {
               let dot = Kernels.unpackDot(
-                raw.baseAddress! + i * bytes, count: n, bits: bits, table: t.baseAddress!, query: q.baseAddress!)
+                raw.baseAddress! + i * bytes, count: count, bits: bits, table: t.baseAddress!, query: q.baseAddress!)
               out[i - range.lowerBound] = scales[i] * dot
             }
           }

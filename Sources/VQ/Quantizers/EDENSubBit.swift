@@ -173,20 +173,9 @@ public struct EDENSubBit: VectorQuantizer {
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
-    let k = keptCount, bytes = codes.layout.bytesPerCode
+    let k = keptCount
     precondition(query.transformed.count == k, "query prepared for another quantizer")
-    codes.withUnsafeCodes { raw in
-      codes.withUnsafeSide(0) { scales in
-        query.transformed.withUnsafeBufferPointer { q in
-          centroids.withUnsafeBufferPointer { table in
-            for i in range {
-              let dot = Kernels.unpackDot(
-                raw.baseAddress! + i * bytes, count: k, bits: 1, table: table.baseAddress!, query: q.baseAddress!)
-              out[i - range.lowerBound] = scales[i] * dot
-            }
-          }
-        }
-      }
-    }
+    RotatedCodingFrame.scaledCodebookEstimates(
+      query.transformed, codes: codes, range: range, count: k, bits: 1, table: centroids, into: out.baseAddress!)
   }
 }

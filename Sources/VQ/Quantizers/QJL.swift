@@ -129,21 +129,10 @@ public struct QJL: VectorQuantizer {
   public func estimateInnerProducts(
     _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>
   ) {
-    let m = projection.projections, bytes = layout.bytesPerCode
+    let m = projection.projections
     precondition(query.transformed.count == m, "query prepared for another quantizer")
-    codes.withUnsafeCodes { raw in
-      codes.withUnsafeSide(0) { norms in
-        query.transformed.withUnsafeBufferPointer { q in
-          signTable.withUnsafeBufferPointer { table in
-            for i in range {
-              let dot = Kernels.unpackDot(
-                raw.baseAddress! + i * bytes, count: m, bits: 1, table: table.baseAddress!, query: q.baseAddress!)
-              out[i - range.lowerBound] = norms[i] * dot
-            }
-          }
-        }
-      }
-    }
+    RotatedCodingFrame.scaledCodebookEstimates(
+      query.transformed, codes: codes, range: range, count: m, bits: 1, table: signTable, into: out.baseAddress!)
   }
 }
 
