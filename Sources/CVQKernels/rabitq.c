@@ -512,13 +512,13 @@ CVQ_AVX2_BODY void sign_dot_pairs_avx2_body(const uint8_t *codes, size_t stride,
     const uint8_t *c0 = codes + 2 * pr * stride, *c1 = c0 + stride;
     __m256i acc[3] = {zero, zero, zero}, acc8[3] = {zero, zero, zero};
     size_t sinceFlush = 0;
-    uint64_t ones0 = 0, ones1 = 0;
+    __m256i ones = zero, ones8 = zero;
     for (size_t ch = 0; ch < chunks; ch++) {
       const __m256i x = _mm256_loadu2_m128i((const __m128i *)(c1 + 16 * ch), (const __m128i *)(c0 + 16 * ch));
       const __m256i xl = _mm256_and_si256(x, low), xh = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
-      // The code's own popcount on the scalar pipes, which the vector loop leaves idle.
-      ones0 += (uint64_t)__builtin_popcountll(cvq_load64(c0 + 16 * ch)) + (uint64_t)__builtin_popcountll(cvq_load64(c0 + 16 * ch + 8));
-      ones1 += (uint64_t)__builtin_popcountll(cvq_load64(c1 + 16 * ch)) + (uint64_t)__builtin_popcountll(cvq_load64(c1 + 16 * ch + 8));
+      // The code's own popcount from the nibbles already split (≤ 8 per byte and chunk). Scalar POPCNT
+      // here was turned by clang into an xmm table sequence per word: 1.4–1.7× slower at d ≥ 384.
+      ones8 = _mm256_add_epi8(ones8, _mm256_add_epi8(_mm256_shuffle_epi8(table, xl), _mm256_shuffle_epi8(table, xh)));
       for (int j = 0; j < planeCount; j++) {
         const __m256i *q = split + 2 * ((size_t)j * chunks + ch);
         const __m256i t = tables[j & 3];
@@ -528,6 +528,8 @@ CVQ_AVX2_BODY void sign_dot_pairs_avx2_body(const uint8_t *codes, size_t stride,
       }
       if (++sinceFlush == flushEvery || ch + 1 == chunks) {
         sinceFlush = 0;
+        ones = _mm256_add_epi64(ones, _mm256_sad_epu8(ones8, zero));
+        ones8 = zero;
         for (int g = 0; g < groups; g++) {
           acc[g] = _mm256_add_epi64(acc[g], _mm256_sad_epu8(acc8[g], zero));
           acc8[g] = zero;
@@ -540,8 +542,9 @@ CVQ_AVX2_BODY void sign_dot_pairs_avx2_body(const uint8_t *codes, size_t stride,
     total = _mm256_add_epi64(total, _mm256_shuffle_epi32(total, 0x4E));
     dot[2 * pr] = _mm256_extract_epi64(total, 0);
     dot[2 * pr + 1] = _mm256_extract_epi64(total, 2);
-    pop[2 * pr] = (int64_t)ones0;
-    pop[2 * pr + 1] = (int64_t)ones1;
+    ones = _mm256_add_epi64(ones, _mm256_shuffle_epi32(ones, 0x4E));
+    pop[2 * pr] = _mm256_extract_epi64(ones, 0);
+    pop[2 * pr + 1] = _mm256_extract_epi64(ones, 2);
   }
 }
 
