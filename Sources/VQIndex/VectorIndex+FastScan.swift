@@ -46,11 +46,15 @@ struct Survivor {
 }
 
 extension VectorIndex {
+  /// The RaBitQ FastScan scan of `query` (validated, normalized for cosine). The 1-bit case needs only the
+  /// tables; B ≥ 2 also prepares the quantized query for stage 2.
   func scanFast(
-    _ rabitq: RaBitQ, _ prepared: PreparedQuery, state: FastScanState, probes: [(list: Int, offset: Float)],
+    _ rabitq: RaBitQ, query: [Float], state: FastScanState, probes: [(list: Int, offset: Float)],
     filter: IDFilter?, into best: inout BestCandidates
-  ) {
-    let fastQuery = rabitq.prepareFastScan(prepared)
+  ) throws {
+    let prepared = rabitq.bits == 1 ? nil : try query.withUnsafeBufferPointer { try rabitq.prepare(query: $0) }
+    let fastQuery = try prepared.map { rabitq.prepareFastScan($0) }
+      ?? query.withUnsafeBufferPointer { try rabitq.prepareFastScan(query: $0) }
     let estimate = { (codes: FastScanCodes, blocks: Range<Int>, out: UnsafeMutableBufferPointer<Float>) in
       rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: out)
     }
@@ -87,7 +91,7 @@ extension VectorIndex {
       let chunk = survivors[start..<min(survivors.count, start + Self.refineChunk)]
       let gathered = codes.gather(chunk.map(\.row))
       full.withUnsafeMutableBufferPointer { out in
-        quantizer.estimateInnerProducts(prepared, codes: gathered, range: 0..<chunk.count, into: out)
+        quantizer.estimateInnerProducts(prepared!, codes: gathered, range: 0..<chunk.count, into: out)
       }
       for (k, survivor) in chunk.enumerated() {
         if best.isFull && survivor.upper < best.worst.key { break }
@@ -162,14 +166,15 @@ extension VectorIndex {
       var threshold = lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
       ids.withUnsafeBufferPointer { ids in
         tombstones.withUnsafeBufferPointer { tombstones in
-          for k in 0..<n {
+          // A NaN upper bound counts as +∞ (the row survives): `.!(x .< t)` holds for NaN lanes.
+          Self.forEachRow(of: UnsafeBufferPointer(rebasing: estimates[0..<n]), passing: { .!($0 .< SIMD16(repeating: threshold)) }) { k in
             var up = estimates[k]
             if up.isNaN { up = .infinity }
-            if up < threshold { continue }
+            if up < threshold { return }
             let row = first + k
-            if tombstones[row >> 6] & (1 << UInt64(row & 63)) != 0 { continue }
+            if tombstones[row >> 6] & (1 << UInt64(row & 63)) != 0 { return }
             let id = ids[row]
-            if let filter, !filter.contains(id) { continue }
+            if let filter, !filter.contains(id) { return }
             survivors.append(Survivor(row: row, upper: up, offset: offset))
             var lo = up - widthToLower * halfWidths[k]
             if lo.isNaN { lo = -.infinity }

@@ -74,6 +74,28 @@ extension KernelLevelSwitching {
       }
     }
 
+    /// The quantized tables by the definition: L_m[c] = Σ_{t: bit t of c, 4m+t < D} q'_{4m+t} (in increasing t,
+    /// in Double), T_m[c] = round((L_m[c] − min_m)/Δ) clamped to 0…255, Δ = max_m Σ_t |q'_{4m+t}| / 255.
+    static func referenceTables(rotated: [Float], tableCount: Int) -> [UInt8] {
+      let D = rotated.count
+      var minimum = [Double](repeating: 0, count: tableCount), range = minimum
+      for i in 0..<D {
+        minimum[i >> 2] += min(Double(rotated[i]), 0)
+        range[i >> 2] += abs(Double(rotated[i]))
+      }
+      let step = (range.max() ?? 0) / 255
+      var tables = [UInt8](repeating: 0, count: 16 * tableCount)
+      guard step > 0 else { return tables }
+      for m in 0..<tableCount {
+        for c in 0..<16 {
+          var entry = 0.0
+          for t in 0..<4 where (c >> t) & 1 == 1 && 4 * m + t < D { entry += Double(rotated[4 * m + t]) }
+          tables[16 * m + c] = UInt8(min(255, max(0, ((entry - minimum[m]) / step).rounded(.toNearestOrEven))))
+        }
+      }
+      return tables
+    }
+
     /// FastScan estimates are within the documented LUT bound r·M·Δ/2 (plus float rounding, 1e-5 of
     /// r·Σ|q'|) of the exact 1-bit estimates, at every kernel level identically; at 1 and 4 bits, with
     /// padding (d = 100 → 128 with zero padding bits; d = 384 = 12·32), with a centre.
@@ -91,6 +113,13 @@ extension KernelLevelSwitching {
           let vector = queries[row: row]
           let prepared = try vector.withUnsafeBufferPointer { try q.prepare(query: $0) }
           let fq = q.prepareFastScan(prepared)
+          // Straight from the query (rotation only) the tables and factors are the same, and every entry
+          // is the one the documented formula gives, summed bit by bit.
+          let direct = try vector.withUnsafeBufferPointer { try q.prepareFastScan(query: $0) }
+          #expect(direct.tables == fq.tables && direct.step == fq.step && direct.offset == fq.offset)
+          #expect(direct.centreDot == fq.centreDot && direct.queryNorm == fq.queryNorm && direct.lutErrorBound == fq.lutErrorBound)
+          #expect(fq.tables == Self.referenceTables(rotated: prepared.transformed, tableCount: 2 * q.signBytes),
+                  "\(spec) d \(d): tables differ from the bit-by-bit sums")
           let exact = Self.exactSignEstimates(q, codes: codes, prepared: prepared)
           let rescales = codes.side(q.bits == 1 ? RaBitQ.Field.rescale : RaBitQ.Field.signRescale)
           let absoluteSum = prepared.transformed.reduce(0.0) { $0 + Double(abs($1)) }

@@ -52,21 +52,32 @@ extension RaBitQ {
     return FastScanCodes(flat: codes, blockedBytes: signBytes)
   }
 
-  /// Prepares `query` for `estimateInnerProductsFastScan` (rotation as in `prepare(query:)`).
+  /// Prepares `query` for `estimateInnerProductsFastScan`: the rotation of `prepare(query:)` without its
+  /// quantized query (the same tables as `prepareFastScan(prepare(query:))`, at a fraction of the cost).
   public func prepareFastScan(query: UnsafeBufferPointer<Float>) throws -> FastScanQuery {
-    prepareFastScan(try prepare(query: query))
+    let (rotated, norm, centreDot) = try rotate(query: query)
+    return fastScanQuery(rotated: rotated, queryNorm: norm, centreDot: centreDot)
   }
 
   /// The FastScan tables of a query already prepared by this quantizer (its rotated coordinates).
   public func prepareFastScan(_ query: PreparedQuery) -> FastScanQuery {
+    precondition(query.transformed.count == paddedDimension && query.factors.count == 6,
+                 "query was not prepared by this quantizer")
+    return fastScanQuery(rotated: query.transformed, queryNorm: query.factors[4], centreDot: query.factors[5])
+  }
+
+  /// Builds the tables from the rotated query q' (D coordinates). Entry c of table m is the sum of the
+  /// q'_{4m+t} over the set bits t of c, in increasing t, so entry c = entry (c without its highest bit) +
+  /// q'_{4m+highest}: the same Double additions in the same order as summing bit by bit, 16 per table
+  /// instead of 64 tests.
+  func fastScanQuery(rotated: [Float], queryNorm: Float, centreDot: Float) -> FastScanQuery {
     let D = paddedDimension
-    precondition(query.transformed.count == D && query.factors.count == 6, "query was not prepared by this quantizer")
     let pairs = signBytes, tableCount = 2 * pairs
     var minimum = [Double](repeating: 0, count: tableCount)
     var range = [Double](repeating: 0, count: tableCount)
     var total = 0.0
     for i in 0..<D {
-      let v = Double(query.transformed[i])
+      let v = Double(rotated[i])
       total += v
       minimum[i >> 2] += min(v, 0)
       range[i >> 2] += abs(v)
@@ -75,19 +86,25 @@ extension RaBitQ {
     let step = widest / 255
     var tables = [UInt8](repeating: 0, count: 16 * tableCount)
     if step > 0 {
-      for m in 0..<tableCount {
-        for c in 0..<16 {
-          var entry = 0.0
-          for t in 0..<4 where (c >> t) & 1 == 1 && 4 * m + t < D { entry += Double(query.transformed[4 * m + t]) }
-          let level = ((entry - minimum[m]) / step).rounded(.toNearestOrEven)
-          tables[16 * m + c] = UInt8(min(255, max(0, level)))
+      withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { entry in
+        entry[0] = 0
+        for m in 0..<tableCount {
+          for c in 1..<16 {
+            let highest = Int.bitWidth - 1 - c.leadingZeroBitCount
+            let coordinate = 4 * m + highest
+            entry[c] = coordinate < D ? entry[c ^ (1 << highest)] + Double(rotated[coordinate]) : entry[c ^ (1 << highest)]
+          }
+          for c in 0..<16 {
+            let level = ((entry[c] - minimum[m]) / step).rounded(.toNearestOrEven)
+            tables[16 * m + c] = UInt8(min(255, max(0, level)))
+          }
         }
       }
     }
     let minimumSum = minimum.reduce(0, +)
     return FastScanQuery(
-      tables: tables, step: Float(step), offset: Float(minimumSum - total / 2), centreDot: query.factors[5],
-      queryNorm: query.factors[4], lutErrorBound: Float(Double(tableCount) * step / 2))
+      tables: tables, step: Float(step), offset: Float(minimumSum - total / 2), centreDot: centreDot,
+      queryNorm: queryNorm, lutErrorBound: Float(Double(tableCount) * step / 2))
   }
 
   /// 1-bit estimates of ⟨o, q⟩ for the 32 vectors of each block in `blockRange`: `out[32·(b − start) + v]`

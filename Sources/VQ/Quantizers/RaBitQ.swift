@@ -316,23 +316,8 @@ public struct RaBitQ: VectorQuantizer {
   /// values u_i as little-endian UInt16. `factors` = [lo, Δ, Σu div 2^16, Σu mod 2^16, ‖q − c‖, ⟨c, q⟩]
   /// (c = 0 without a centre). With a centre the rotated query is P·(q − c) (see the type's documentation).
   public func prepare(query: UnsafeBufferPointer<Float>) throws -> PreparedQuery {
-    try checkFitted()
-    try validateQuery(query)
+    let (rotated, norm, centreDot) = try rotate(query: query)
     let D = paddedDimension
-    var rotated = [Float](repeating: 0, count: D)
-    var squares = 0.0, centreDot = 0.0
-    if let centre {
-      var centred = [Float](repeating: 0, count: dimension)
-      for (j, v) in query.enumerated() {
-        centred[j] = v - centre[j]
-        squares += Double(centred[j]) * Double(centred[j])
-        centreDot += Double(v) * Double(centre[j])
-      }
-      rotated.withUnsafeMutableBufferPointer { rotation.apply(centred, count: 1, into: $0.baseAddress!) }
-    } else {
-      for v in query { squares += Double(v) * Double(v) }
-      rotated.withUnsafeMutableBufferPointer { rotation.apply(query.baseAddress!, count: 1, into: $0.baseAddress!) }
-    }
     var lo = rotated[0], hi = rotated[0]
     for v in rotated {
       lo = min(lo, v)
@@ -366,6 +351,29 @@ public struct RaBitQ: VectorQuantizer {
     }
     return PreparedQuery(
       dimension: dimension, transformed: rotated, quantized: quantized,
-      factors: [lo, step, Float(total >> 16), Float(total & 0xFFFF), Float(squares.squareRoot()), Float(centreDot)])
+      factors: [lo, step, Float(total >> 16), Float(total & 0xFFFF), norm, centreDot])
+  }
+
+  /// The query's half of `prepare` that every scan needs: the rotated (centred) query P·(q − c), ‖q − c‖
+  /// and ⟨c, q⟩ (c = 0 without a centre), after the fit and input checks. The FastScan 1-bit path stops
+  /// here; it never uses the quantized query.
+  func rotate(query: UnsafeBufferPointer<Float>) throws -> (rotated: [Float], norm: Float, centreDot: Float) {
+    try checkFitted()
+    try validateQuery(query)
+    var rotated = [Float](repeating: 0, count: paddedDimension)
+    var squares = 0.0, centreDot = 0.0
+    if let centre {
+      var centred = [Float](repeating: 0, count: dimension)
+      for (j, v) in query.enumerated() {
+        centred[j] = v - centre[j]
+        squares += Double(centred[j]) * Double(centred[j])
+        centreDot += Double(v) * Double(centre[j])
+      }
+      rotated.withUnsafeMutableBufferPointer { rotation.apply(centred, count: 1, into: $0.baseAddress!) }
+    } else {
+      for v in query { squares += Double(v) * Double(v) }
+      rotated.withUnsafeMutableBufferPointer { rotation.apply(query.baseAddress!, count: 1, into: $0.baseAddress!) }
+    }
+    return (rotated, Float(squares.squareRoot()), Float(centreDot))
   }
 }
