@@ -14,11 +14,19 @@ public struct KMeans: Sendable {
   public var seed: UInt64
   public var threads: Int?
 
-  public init(clusters: Int, iterations: Int = 20, seed: UInt64 = 42, threads: Int? = nil) {
+  /// Spherical k-means: every centroid is scaled to unit norm after seeding and after each update, so the
+  /// nearest centroid (L2) is the one with the largest inner product. The IVF index trains this way for
+  /// the inner-product and cosine metrics, whose probes rank lists by ⟨q, centroid⟩ (as FAISS's IVF does for
+  /// METRIC_INNER_PRODUCT): with mean centroids the assignment (distance) and the probing (inner product)
+  /// disagree, and long centroids draw probes they do not deserve.
+  public var spherical: Bool
+
+  public init(clusters: Int, iterations: Int = 20, seed: UInt64 = 42, threads: Int? = nil, spherical: Bool = false) {
     self.clusters = clusters
     self.iterations = iterations
     self.seed = seed
     self.threads = threads
+    self.spherical = spherical
   }
 
   /// Fixed chunk count for the parallel passes (independent of the machine, so results are too).
@@ -32,6 +40,7 @@ public struct KMeans: Sendable {
       throw VQError.outOfRange("lists = \(clusters) is out of range: the training sample has only \(n) vectors (need at least one per list)")
     }
     var centroids = seedPlusPlus(sample)
+    if spherical { Self.normalizeRows(&centroids) }
     for _ in 0..<iterations {
       let (assignment, distances) = try Self.assign(sample, to: centroids, threads: threads)
       var sums = [Double](repeating: 0, count: clusters * d)
@@ -63,8 +72,24 @@ public struct KMeans: Sendable {
           for j in 0..<d { out[c * d + j] = Float(sums[c * d + j] / Double(sizes[c])) }
         }
       }
+      if spherical { Self.normalizeRows(&centroids) }
     }
     return centroids
+  }
+
+  /// Scales every nonzero row to unit norm (sum of squares in Double; a zero row stays zero).
+  static func normalizeRows(_ rows: inout VectorBatch) {
+    let d = rows.dimension, count = rows.count
+    rows.withUnsafeMutableBufferPointer { x in
+      for r in 0..<count {
+        let row = x.baseAddress! + r * d
+        var squares = 0.0
+        for j in 0..<d { squares += Double(row[j]) * Double(row[j]) }
+        guard squares > 0 else { continue }
+        let inverse = 1 / squares.squareRoot()
+        for j in 0..<d { row[j] = Float(Double(row[j]) * inverse) }
+      }
+    }
   }
 
   /// k-means++: the first centre uniformly, each next one with probability ∝ squared distance.

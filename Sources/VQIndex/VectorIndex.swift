@@ -217,7 +217,7 @@ public struct VectorIndex: Sendable {
     let sample = prepared.gather(sampleRows(count: prepared.count, size: sampleSize, seed: configuration.seed))
     let kmeans = KMeans(
       clusters: configuration.lists, iterations: configuration.kmeansIterations, seed: configuration.seed,
-      threads: configuration.threads)
+      threads: configuration.threads, spherical: configuration.metric != .l2)
     return try kmeans.train(sample)
   }
 
