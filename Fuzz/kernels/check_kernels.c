@@ -225,8 +225,11 @@ static void check_fastscan(void) {
     float *scale = floats(n);
     char name[96];
     snprintf(name, sizeof name, "fastscan_affine n=%zu", n);
-    AT_EVERY_LEVEL(n * sizeof(float), name, out, cvq_fastscan_affine(sums, n, scale, 0.01f, -3.0f, 0.5f, (float *)out));
-    free(sums); free(scale);
+    AT_EVERY_LEVEL(n * sizeof(float), name, out, cvq_fastscan_affine(sums, n, scale, 0.01f, -3.0f, 0.5f, NULL, (float *)out));
+    float *adds = floats(n);
+    snprintf(name, sizeof name, "fastscan_affine+adds n=%zu", n);
+    AT_EVERY_LEVEL(n * sizeof(float), name, out, cvq_fastscan_affine(sums, n, scale, 0.01f, -3.0f, 0.5f, adds, (float *)out));
+    free(sums); free(scale); free(adds);
   }
 }
 

@@ -83,29 +83,32 @@ CVQ_TARGET_AVX512 static void fastscan_avx512(const uint8_t *blocks, size_t bloc
 #endif
 
 #define CVQ_AFFINE_BODY                                                                          \
-  for (size_t k = 0; k < n; k++) out[k] = scale[k] * (step * (float)(int32_t)sums[k] + offset) + add;
+  if (adds)                                                                                      \
+    for (size_t k = 0; k < n; k++) out[k] = (scale[k] * (step * (float)(int32_t)sums[k] + offset) + add) + adds[k]; \
+  else                                                                                           \
+    for (size_t k = 0; k < n; k++) out[k] = scale[k] * (step * (float)(int32_t)sums[k] + offset) + add;
 
 static void affine_portable(const uint32_t *sums, size_t n, const float *scale, float step, float offset, float add,
-                            float *out) {
+                            const float *adds, float *out) {
   CVQ_AFFINE_BODY
 }
 
 #if CVQ_X86
 CVQ_TARGET_AVX2 static void affine_avx2(const uint32_t *sums, size_t n, const float *scale, float step, float offset,
-                                        float add, float *out) {
+                                        float add, const float *adds, float *out) {
   CVQ_AFFINE_BODY
 }
 #endif
 
 void cvq_fastscan_affine(const uint32_t *sums, size_t n, const float *scale, float step, float offset, float add,
-                         float *out) {
+                         const float *adds, float *out) {
 #if CVQ_X86
   if (cvq_kernel_level() >= CVQ_LEVEL_AVX2) {
-    affine_avx2(sums, n, scale, step, offset, add, out);
+    affine_avx2(sums, n, scale, step, offset, add, adds, out);
     return;
   }
 #endif
-  affine_portable(sums, n, scale, step, offset, add, out);
+  affine_portable(sums, n, scale, step, offset, add, adds, out);
 }
 
 void cvq_fastscan_accumulate(const uint8_t *blocks, size_t blockCount, size_t pairCount, const uint8_t *luts,

@@ -17,14 +17,15 @@ extension Kernels {
 }
 
 extension Kernels {
-  /// `out[k] = scale[k] · (step · Float(sums[k]) + offset) + add` for k < count, each operation rounded on
-  /// its own (`FastScanReference.affine`); sums below 2^24. Turns FastScan sums into estimates.
+  /// `out[k] = scale[k] · (step · Float(sums[k]) + offset) + add (+ adds[k])` for k < count, each operation
+  /// rounded on its own (`FastScanReference.affine`); sums below 2^24. Turns FastScan sums into estimates;
+  /// `adds` is an optional per-vector term (RaBitQ's ⟨o − c, c⟩).
   public static func fastScanAffine(
     _ sums: UnsafePointer<UInt32>, count: Int, scale: UnsafePointer<Float>, step: Float, offset: Float, add: Float,
-    into out: UnsafeMutablePointer<Float>
+    adds: UnsafePointer<Float>? = nil, into out: UnsafeMutablePointer<Float>
   ) {
     precondition(count >= 0)
-    cvq_fastscan_affine(sums, count, scale, step, offset, add, out)
+    cvq_fastscan_affine(sums, count, scale, step, offset, add, adds, out)
   }
 }
 
@@ -55,11 +56,12 @@ public enum FastScanReference {
   /// `out[k] = scale[k] · (step · Float(sums[k]) + offset) + add`, each operation rounded on its own.
   public static func affine(
     _ sums: UnsafePointer<UInt32>, count: Int, scale: UnsafePointer<Float>, step: Float, offset: Float, add: Float,
-    into out: UnsafeMutablePointer<Float>
+    adds: UnsafePointer<Float>? = nil, into out: UnsafeMutablePointer<Float>
   ) {
     for k in 0..<count {
       let value = step * Float(sums[k])
-      out[k] = scale[k] * (value + offset) + add
+      let estimate = scale[k] * (value + offset) + add
+      out[k] = adds.map { estimate + $0[k] } ?? estimate
     }
   }
 

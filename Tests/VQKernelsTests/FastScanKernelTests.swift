@@ -76,15 +76,22 @@ extension KernelLevelSwitching.FastScanKernelTests {
       let sums = (0..<max(n, 1)).map { i in i == 0 ? UInt32((1 << 24) - 1) : UInt32(g.next() % (1 << 20)) }
       let scale = (0..<max(n, 1)).map { i in i % 5 == 0 ? -Float(g.nextGaussian()) * 1e-3 : Float(g.nextGaussian()) }
       let step: Float = 0.0123, offset: Float = -3.75, add: Float = 0.5
-      var expected = [Float](repeating: 0, count: max(n, 1))
+      let adds = (0..<max(n, 1)).map { _ in Float(g.nextGaussian()) * 0.3 }
+      var expected = [Float](repeating: 0, count: max(n, 1)), expectedWithAdds = expected
       FastScanReference.affine(sums, count: n, scale: scale, step: step, offset: offset, add: add, into: &expected)
+      FastScanReference.affine(sums, count: n, scale: scale, step: step, offset: offset, add: add, adds: adds,
+                               into: &expectedWithAdds)
+      for k in 0..<n { #expect(expectedWithAdds[k] == expected[k] + adds[k]) }
       for level in KernelLevel.supported {
-        var out = [Float](repeating: 9, count: n + 1)
+        var out = [Float](repeating: 9, count: n + 1), outWithAdds = out
         KernelLevel.with(level) {
           Kernels.fastScanAffine(sums, count: n, scale: scale, step: step, offset: offset, add: add, into: &out)
+          Kernels.fastScanAffine(sums, count: n, scale: scale, step: step, offset: offset, add: add, adds: adds,
+                                 into: &outWithAdds)
         }
         #expect(out.prefix(n).map(\.bitPattern) == expected.prefix(n).map(\.bitPattern), "level \(level) n \(n)")
-        #expect(out[n] == 9, "wrote past the end: level \(level) n \(n)")
+        #expect(outWithAdds.prefix(n).map(\.bitPattern) == expectedWithAdds.prefix(n).map(\.bitPattern), "adds: level \(level) n \(n)")
+        #expect(out[n] == 9 && outWithAdds[n] == 9, "wrote past the end: level \(level) n \(n)")
       }
     }
   }

@@ -31,10 +31,11 @@ void cvq_fastscan_accumulate(const uint8_t *blocks, size_t blockCount, size_t pa
                              uint32_t *out);
 
 /// The affine map from FastScan sums to estimates: `out[k] = scale[k] · (step · (float)sums[k] + offset) + add`
-/// for k < n, each operation rounded on its own (no fused multiply-add), so every level gives the same bits.
-/// Sums must be below 2^24 (exact as floats).
+/// for k < n, plus `adds[k]` when `adds` is not NULL (a per-vector term, e.g. RaBitQ's ⟨o − c, c⟩), each
+/// operation rounded on its own (no fused multiply-add), so every level gives the same bits. Sums must be
+/// below 2^24 (exact as floats).
 void cvq_fastscan_affine(const uint32_t *sums, size_t n, const float *scale, float step, float offset, float add,
-                         float *out);
+                         const float *adds, float *out);
 
 #ifdef __cplusplus
 }

@@ -167,11 +167,9 @@ extension RaBitQ {
                 let valid = max(0, min(32 * n, count - first))
                 let out = estimates.baseAddress! + written
                 Kernels.fastScanAffine(sums.baseAddress!, count: valid, scale: rescales.baseAddress! + first, step: step,
-                                       offset: offset, add: centreDot, into: out)
+                                       offset: offset, add: centreDot,
+                                       adds: centreDotField == nil ? nil : centreDots.baseAddress! + first, into: out)
                 for k in valid..<(32 * n) { out[k] = centreDot }
-                if centreDotField != nil {
-                  for k in 0..<valid { out[k] += centreDots[first + k] }
-                }
                 if let lower, let upper {
                   for k in 0..<(32 * n) {
                     var halfWidth = 0.0
