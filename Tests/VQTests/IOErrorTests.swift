@@ -87,6 +87,33 @@ import Darwin
     #expect(npyRow == 3 && npyColumn == 2 && npyValue.bitPattern == bad.bitPattern)
   }
 
+  /// The 64-at-a-time screen of `validateFinite` must not skip a bad value anywhere (in a full step, at a
+  /// step boundary, in the scalar tail), and the first bad value is the one reported; the largest finite
+  /// magnitudes, subnormals and −0 pass.
+  @Test func validateFiniteFindsTheFirstBadValueAnywhere() throws {
+    let d = 7
+    for count in [1, 9, 10, 19, 40] {
+      let clean = try VectorBatch(dimension: d, values: (0..<(count * d)).map { i in
+        [Float.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -0.0, 1.5][i % 5]
+      })
+      try clean.validateFinite(source: "x")
+      for position in Set([0, 1, 63, 64, 65, 127, 128, count * d - 1].filter { $0 < count * d }) {
+        for bad in [Float.nan, .infinity, -.infinity, Float(bitPattern: 0x7FC0_0001)] {
+          var batch = clean
+          batch.withUnsafeMutableBufferPointer { $0[position] = bad }
+          if position + 70 < count * d { batch.withUnsafeMutableBufferPointer { $0[position + 70] = .nan } }
+          let e = thrownVQError { try batch.validateFinite(source: "x") }
+          guard case .nonFinite(let source, let row, let column, let value) = e else {
+            Issue.record("count \(count) position \(position): \(String(describing: e))")
+            continue
+          }
+          #expect(source == "x" && row == position / d && column == position % d && value.bitPattern == bad.bitPattern,
+                  "count \(count) position \(position) value \(bad): row \(row) column \(column)")
+        }
+      }
+    }
+  }
+
   @Test func float16InfinityIsNonFinite() throws {
     let halves: [UInt16] = [0x3C00, 0x4000, 0x4200, 0x0001, 0xFC00, 0x3C00]  // 1, 2, 3, tiny, −inf, 1
     let p = try folder.write("h.npy", npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }",
