@@ -1,3 +1,4 @@
+import HeapModule
 import VQ
 
 /// The RaBitQ scan of the index, in two stages (as RaBitQ-Library searches):
@@ -45,6 +46,18 @@ struct Survivor {
   var offset: Float
 }
 
+/// A survivor in stage 2's queue: `a < b` when a comes later (smaller upper bound, or the same bound and a
+/// larger id).
+struct RankedSurvivor: Comparable {
+  var upper: Float
+  var id: UInt64
+  var row: Int
+  var offset: Float
+
+  static func < (a: RankedSurvivor, b: RankedSurvivor) -> Bool { a.upper < b.upper || (a.upper == b.upper && a.id > b.id) }
+  static func == (a: RankedSurvivor, b: RankedSurvivor) -> Bool { a.upper == b.upper && a.id == b.id }
+}
+
 extension VectorIndex {
   /// The RaBitQ FastScan scan of `query` (validated, normalized for cosine). The 1-bit case needs only the
   /// tables; B ≥ 2 also prepares the quantized query for stage 2.
@@ -79,16 +92,22 @@ extension VectorIndex {
     }
     guard !survivors.isEmpty else { return }
     let threshold = lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
-    survivors.removeAll { $0.upper < threshold }
-    survivors.sort { $0.upper > $1.upper || ($0.upper == $1.upper && ids[$0.row] < ids[$1.row]) }
+    // Stage 2 visits survivors in decreasing order of the upper bound (ties: smaller id first) and
+    // usually stops after a small fraction of them: a heap (built in linear time) hands them out in that
+    // order on demand, where sorting them all took longer than the FastScan pass at B = 2.
+    var queue = Heap(survivors.lazy.filter { $0.upper >= threshold }.map {
+      RankedSurvivor(upper: $0.upper, id: ids[$0.row], row: $0.row, offset: $0.offset)
+    })
 
     // Stage 2: full estimates in decreasing order of the upper bound, a few rows per call (their codes
     // gathered into one small buffer), until the next upper bound cannot beat the depth-th best.
     var full = [Float](repeating: 0, count: Self.refineChunk)
-    var start = 0
-    while start < survivors.count {
-      if best.isFull && survivors[start].upper < best.worst.key { break }
-      let chunk = survivors[start..<min(survivors.count, start + Self.refineChunk)]
+    var chunk: [RankedSurvivor] = []
+    chunk.reserveCapacity(Self.refineChunk)
+    while let next = queue.max {
+      if best.isFull && next.upper < best.worst.key { break }
+      chunk.removeAll(keepingCapacity: true)
+      while chunk.count < Self.refineChunk, let survivor = queue.popMax() { chunk.append(survivor) }
       let gathered = codes.gather(chunk.map(\.row))
       full.withUnsafeMutableBufferPointer { out in
         quantizer.estimateInnerProducts(prepared!, codes: gathered, range: 0..<chunk.count, into: out)
@@ -102,7 +121,6 @@ extension VectorIndex {
         let id = ids[row]
         if best.admits(key: key, id: id) { best.insert(Candidate(key: key, id: id, row: row)) }
       }
-      start += chunk.count
     }
   }
 

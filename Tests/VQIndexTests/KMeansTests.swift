@@ -30,6 +30,22 @@ struct KMeansTests {
     }
   }
 
+  @Test("the index trains spherical centroids only when asked, and never for l2")
+  func indexOption() throws {
+    let data = try #require(IndexTestData.miniLM)
+    func centroidNorms(spherical: Bool, metric: IndexMetric) throws -> [Double] {
+      let configuration = IndexConfiguration(
+        spec: try QuantizerSpec("rabitq:bits=1"), metric: metric, lists: 8, sphericalCentroids: spherical)
+      let centroids = try VectorIndex.trainCentroids(data.base, configuration: configuration)
+      return (0..<centroids.count).map { c in centroids[row: c].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
+    }
+    #expect(try centroidNorms(spherical: true, metric: .innerProduct).allSatisfy { abs($0 - 1) <= 1e-5 })
+    #expect(try centroidNorms(spherical: true, metric: .cosine).allSatisfy { abs($0 - 1) <= 1e-5 })
+    // Mean centroids of unit vectors are shorter than 1.
+    #expect(try centroidNorms(spherical: false, metric: .innerProduct).allSatisfy { $0 < 0.99 })
+    #expect(try centroidNorms(spherical: true, metric: .l2).allSatisfy { $0 < 0.99 })
+  }
+
   /// Probing ranks lists by ⟨q, centroid⟩. With mean centroids (assigned by distance) the lists a query
   /// probes hold fewer of its true neighbours than with spherical centroids, whose assignment and probing
   /// agree. Measured here (16 lists, 2 probes, true top-10 of 100 queries): see the expectation message.
