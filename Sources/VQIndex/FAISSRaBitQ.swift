@@ -24,7 +24,9 @@ import VQ
 /// swift-vq's estimate ⟨q, c⟩ + rescale·⟨x̄, P·q⟩ (l2: ‖q‖² − 2·estimate + ‖x‖²). B ≥ 2: FAISS's full
 /// distance is q_base + f_add_ex + f_rescale_ex·⟨x̄, P(q − c)⟩; f_rescale_ex = rescale (ip) or
 /// −2·rescale (l2) and f_add_ex = rescale·⟨x̄, P·c⟩ (ip) or ‖x‖² − ‖c‖² − 2·rescale·⟨x̄, P·c⟩ (l2) give
-/// swift-vq's full estimate; `f_error` is FAISS's own bound formula (ε0 = 1.9) on the sign estimate,
+/// swift-vq's full estimate; with the index's centre corrections κ (IVF) every est⟨c, r⟩ above becomes the
+/// exact ⟨c, r⟩ = κ + rescale·⟨x̄, P·c⟩, which are FAISS's native centred factors and make FAISS's score the
+/// corrected estimate; `f_error` is FAISS's own bound formula (ε0 = 1.9) on the sign estimate,
 /// which FAISS uses to skip the full estimate of rows that cannot enter the top k.
 ///
 /// Guarantee: FAISS returns the top-k of swift-vq's estimator evaluated with the float query (up to
@@ -114,10 +116,15 @@ enum FAISSRaBitQ {
         let norm = Double(norms[row])
         let squaredNorm: Double = index.metric == .l2 ? Double(index.squaredNorms?[row] ?? norms[row] * norms[row]) : 0
         let signRescale = Double(signRescales[row]), rescale = Double(rescales[row])
+        // With centre corrections κ the index's estimate uses the exact ⟨c, r⟩ = κ + rescale·⟨x̄, P·c⟩ in
+        // place of the code's estimate of it, in both stages: FAISS's own centred factors.
+        let kappa = index.centreCorrections.map { Double($0[row]) }
+        let signCentreDot = kappa.map { $0 + rescale * (multiBit ? fullDot : signDot) } ?? signRescale * signDot
+        let fullCentreDot = rescale * fullDot + (kappa ?? 0)
         func put(_ value: Double, at offset: Int) {
           withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { for (k, byte) in $0.enumerated() { codes[out + offset + k] = byte } }
         }
-        put(squaredNorm - centreSquares - 2 * signRescale * signDot, at: signBytes)  // or_minus_c_l2sqr (F)
+        put(squaredNorm - centreSquares - 2 * signCentreDot, at: signBytes)  // or_minus_c_l2sqr (F)
         put(signRescale * rootD / 2, at: signBytes + 4)  // dp_multiplier
         if multiBit {
           // FAISS's bound of the sign estimate (RaBitQ's ε0 = 1.9): ‖r‖·ε0·√((ratio² − 1)/(D − 1)),
@@ -131,10 +138,10 @@ enum FAISSRaBitQ {
           put(index.metric == .l2 ? 2 * error : error, at: signBytes + 8)
           let ex = signBytes + 12 + exBytes
           if index.metric == .l2 {
-            put(squaredNorm - centreSquares - 2 * rescale * fullDot, at: ex)  // f_add_ex
+            put(squaredNorm - centreSquares - 2 * fullCentreDot, at: ex)  // f_add_ex
             put(-2 * rescale, at: ex + 4)  // f_rescale_ex
           } else {
-            put(rescale * fullDot, at: ex)
+            put(fullCentreDot, at: ex)
             put(rescale, at: ex + 4)
           }
         }

@@ -27,7 +27,8 @@ public enum IndexFile {
   public static let version: UInt32 = 1
 
   enum SectionKind: UInt32, CaseIterable {
-    case codes = 1, side, ids, tombstones, listOffsets, originals, squaredNorms, centroids, fittedState, shard
+    case codes = 1, side, ids, tombstones, listOffsets, originals, squaredNorms, centroids, fittedState, shard,
+      centreCorrections
 
     var name: String {
       switch self {
@@ -41,6 +42,7 @@ public enum IndexFile {
       case .centroids: "centroids"
       case .fittedState: "fitted quantizer state"
       case .shard: "shard"
+      case .centreCorrections: "centre corrections"
       }
     }
   }
@@ -67,6 +69,7 @@ public enum IndexFile {
             try listOffsets.withUnsafeBytes { offsets in
               try withOptionalBytes(index.originals) { originals in
                 try withOptionalBytes(index.squaredNorms) { norms in
+                 try withOptionalBytes(index.centreCorrections) { corrections in
                   try withOptionalBytes(index.centroids) { centroids in
                     try withOptionalBytes(fitted.isEmpty ? nil : fitted) { fittedBytes in
                       sections = [
@@ -75,6 +78,7 @@ public enum IndexFile {
                       ]
                       if let originals { sections.append((.originals, originals)) }
                       if let norms { sections.append((.squaredNorms, norms)) }
+                      if let corrections { sections.append((.centreCorrections, corrections)) }
                       if let centroids { sections.append((.centroids, centroids)) }
                       if let fittedBytes { sections.append((.fittedState, fittedBytes)) }
                       try shard.withUnsafeBytes { shardBytes in
@@ -83,6 +87,7 @@ public enum IndexFile {
                       }
                     }
                   }
+                 }
                 }
               }
             }
@@ -220,6 +225,10 @@ public enum IndexFile {
     let offsetBytes = try required(.listOffsets, bytes: 8 * (listCount + 1))
     let originalBytes = try optional(.originals, bytes: 4 * d * n)
     let normBytes = try optional(.squaredNorms, bytes: 4 * n)
+    let correctionBytes = try optional(.centreCorrections, bytes: 4 * n)
+    if correctionBytes != nil, header.lists == 0 || !(quantizer is RaBitQ) {
+      throw VQError.corrupt(path: path, detail: "centre corrections belong to an IVF RaBitQ index, not to this \(header.spec.description) \(header.lists == 0 ? "flat" : "IVF") index")
+    }
     let centroidBytes = try optional(.centroids, bytes: 4 * d * header.lists)
     if let restorable = quantizer as? any FittedStateQuantizer {
       let state = section(.fittedState).map { Array($0.bindMemory(to: Float.self)) } ?? []
@@ -272,7 +281,8 @@ public enum IndexFile {
     var index = VectorIndex(
       spec: header.spec, dimension: d, metric: header.metric, seed: header.seed, quantizer: quantizer,
       centroids: centroids, listOffsets: listOffsets, codes: codes, ids: ids, originals: originals,
-      squaredNorms: normBytes.map { Array($0.bindMemory(to: Float.self)) }, tombstones: tombstones)
+      squaredNorms: normBytes.map { Array($0.bindMemory(to: Float.self)) },
+      centreCorrections: correctionBytes.map { Array($0.bindMemory(to: Float.self)) }, tombstones: tombstones)
     if let shardBytes = try optional(.shard, bytes: 24) {
       let values = shardBytes.bindMemory(to: UInt64.self).map { Int(truncatingIfNeeded: $0) }
       do {

@@ -69,8 +69,9 @@ extension VectorIndex {
       guard s.dimension == first.dimension else {
         throw VQError.dimensionMismatch(expected: first.dimension, got: s.dimension, what: "shard \(info.index)")
       }
-      guard s.metric == first.metric, s.seed == first.seed, s.hasOriginals == first.hasOriginals else {
-        throw VQError.invalidArgument("shard \(info.index) differs from shard \(f.index) in metric, seed or kept originals")
+      guard s.metric == first.metric, s.seed == first.seed, s.hasOriginals == first.hasOriginals,
+            (s.centreCorrections == nil) == (first.centreCorrections == nil) else {
+        throw VQError.invalidArgument("shard \(info.index) differs from shard \(f.index) in metric, seed, kept originals or centre corrections")
       }
       guard info.count == f.count, info.totalRows == f.totalRows else {
         throw VQError.invalidArgument("shard \(info.index) is one of \(info.count) over \(info.totalRows) rows, shard \(f.index) one of \(f.count) over \(f.totalRows)")
@@ -110,6 +111,10 @@ extension VectorIndex {
         ? VectorBatch.concatenated(ordered.map { $0.originals! }, dimension: first.dimension).gather(order) : nil,
       squaredNorms: first.squaredNorms == nil ? nil : {
         let all = ordered.flatMap { $0.squaredNorms! }
+        return order.map { all[$0] }
+      }(),
+      centreCorrections: first.centreCorrections == nil ? nil : {
+        let all = ordered.flatMap { $0.centreCorrections! }
         return order.map { all[$0] }
       }(),
       tombstones: emptyTombstones(rows: order.count))

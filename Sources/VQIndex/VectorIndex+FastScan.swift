@@ -116,6 +116,7 @@ extension VectorIndex {
         if best.isFull && survivor.upper < best.worst.key { break }
         let row = survivor.row
         var key = full[k] + survivor.offset
+        if let centreCorrections { key += centreCorrections[row] }
         if l2 { key = 2 * key - squaredNorms![row] }
         if key.isNaN { key = -.infinity }
         let id = ids[row]

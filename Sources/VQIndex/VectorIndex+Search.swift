@@ -204,7 +204,16 @@ extension VectorIndex {
     into best: inout BestCandidates
   ) {
     let n = rows.count, first = rows.lowerBound
-    if metric == .l2 {
+    if let centreCorrections {
+      centreCorrections.withUnsafeBufferPointer { kappa in
+        for k in 0..<n { estimates[k] = (estimates[k] + offset) + kappa[first + k] }
+      }
+      if metric == .l2 {
+        squaredNorms!.withUnsafeBufferPointer { norms in
+          for k in 0..<n { estimates[k] = 2 * estimates[k] - norms[first + k] }
+        }
+      }
+    } else if metric == .l2 {
       squaredNorms!.withUnsafeBufferPointer { norms in
         for k in 0..<n { estimates[k] = 2 * (estimates[k] + offset) - norms[first + k] }
       }

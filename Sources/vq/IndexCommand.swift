@@ -25,6 +25,8 @@ struct TrainingOptions: ParsableArguments {
   var seed: UInt64 = 42
   @Flag(help: "Spherical k-means (unit centroids; ip and cosine): a higher recall ceiling at re-rank ×4 and up, lower recall at ×1.")
   var spherical = false
+  @Flag(name: .customLong("no-centre-corrections"), help: "IVF rabitq: skip the per-row centre corrections (4 bytes per vector; they centre each estimate on its list).")
+  var noCentreCorrections = false
 
   func validate() throws {
     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
@@ -38,7 +40,8 @@ struct TrainingOptions: ParsableArguments {
   {
     IndexConfiguration(
       spec: spec, metric: try IndexCommand.metric(metric), lists: lists, keepOriginals: keepOriginals,
-      trainingSampleSize: trainSize, sphericalCentroids: spherical, seed: seed, threads: threads, centroids: centroids)
+      trainingSampleSize: trainSize, sphericalCentroids: spherical, centreCorrections: !noCentreCorrections, seed: seed,
+      threads: threads, centroids: centroids)
   }
 }
 

@@ -229,7 +229,7 @@ struct FAISSExportRoundTripTests {
 
 extension FAISSExportRoundTripTests {
   /// swift-vq's RaBitQ estimator with the exact float query (no query rounding): ⟨q, c⟩ +
-  /// rescale·⟨x̄, P·q⟩ per live row (x̄_j = b_j·2^(B−1) + e_j − (2^B − 1)/2); the top-k by the index's
+  /// rescale·⟨x̄, P·q⟩ (+ the row's centre correction κ in an IVF index) per live row (x̄_j = b_j·2^(B−1) + e_j − (2^B − 1)/2); the top-k by the index's
   /// ranking key, ties to the smaller id.
   static func exactQueryTopK(_ index: VectorIndex, query raw: [Float], k: Int) throws -> [Int] {
     let rabitq = try #require(index.quantizer as? RaBitQ)
@@ -260,7 +260,7 @@ extension FAISSExportRoundTripTests {
           let sign = code[j >> 3] & (1 << UInt8(j & 7)) != 0 ? 1 << exBits : 0
           dot += (Double(sign + e) - half) * Double(rotated[j])
         }
-        let estimate = offset + Double(rescales[row]) * dot
+        let estimate = offset + Double(rescales[row]) * dot + Double(index.centreCorrections?[row] ?? 0)
         let key = index.metric == .l2 ? 2 * estimate - Double(index.squaredNorms![row]) : estimate
         keyed.append((key, index.ids[row]))
       }

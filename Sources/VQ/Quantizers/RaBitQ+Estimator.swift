@@ -67,6 +67,34 @@ extension RaBitQ {
     return (e, l, u)
   }
 
+  /// The full code's estimate r·⟨x̄, y⟩ of ⟨o − c, v⟩ for every row in `range`, with the float rotated vector
+  /// y = P·v (`rotated`, D coordinates; no query quantization), summed in Double: what the estimator gives
+  /// for an exactly represented query. The IVF index uses it with its list centroids (v = centroid) to
+  /// centre the estimate per list (`VectorIndex`'s centre corrections).
+  public func exactEstimates(_ codes: CodeBuffer, range: Range<Int>, rotated y: [Float]) -> [Double] {
+    precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
+    precondition(y.count == paddedDimension, "rotated vector has \(y.count) coordinates, not \(paddedDimension)")
+    let D = paddedDimension, K = Int(maxLevel), B = bits, signBytes = signBytes, bytesPerCode = layout.bytesPerCode
+    let rescales = codes.side(Field.rescale)
+    return codes.withUnsafeCodes { codeBytes in
+      range.map { i in
+        let code = codeBytes.baseAddress! + i * bytesPerCode
+        var dot = 0.0
+        for j in 0..<D {
+          let positive = (code[j >> 3] >> UInt8(j & 7)) & 1 == 1
+          var level = 0
+          if B > 1 {
+            let e = Int(PackReference.code(code + signBytes, j, bits: B - 1))
+            level = positive ? e : K - e
+          }
+          let magnitude = Double(level) + 0.5
+          dot += (positive ? magnitude : -magnitude) * Double(y[j])
+        }
+        return Double(rescales[i]) * dot
+      }
+    }
+  }
+
   /// The cosine γ = ⟨x̄, y⟩/(‖x̄‖·‖y‖) between each rotated vector and its code (RaBitQ's ⟨ō, o⟩):
   /// E γ ≈ √(2/π) at one bit, → 1 with more bits. 0 for a zero vector.
   public func cosines(_ codes: CodeBuffer, stage: Stage = .full) -> [Float] {

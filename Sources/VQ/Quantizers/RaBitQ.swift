@@ -357,7 +357,7 @@ public struct RaBitQ: VectorQuantizer {
   /// The query's half of `prepare` that every scan needs: the rotated (centred) query P·(q − c), ‖q − c‖
   /// and ⟨c, q⟩ (c = 0 without a centre), after the fit and input checks. The FastScan 1-bit path stops
   /// here; it never uses the quantized query.
-  func rotate(query: UnsafeBufferPointer<Float>) throws -> (rotated: [Float], norm: Float, centreDot: Float) {
+  public func rotate(query: UnsafeBufferPointer<Float>) throws -> (rotated: [Float], norm: Float, centreDot: Float) {
     try checkFitted()
     try validateQuery(query)
     var rotated = [Float](repeating: 0, count: paddedDimension)
