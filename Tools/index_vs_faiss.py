@@ -3,7 +3,8 @@
 
 For RaBitQ at 1, 2 and 4 bits, flat and IVF, at re-rank depths 1, 2, 4 and 10 (the best r*10 candidates
 re-scored with the original vectors), this script
-  - builds `vq index build --spec rabitq:bits=B [--ivf N]` and times `vq index search --threads 1`,
+  - builds `vq index build --spec rabitq:bits=B [--ivf N]` (flat also with centre=mean; IVF also with
+    --no-centre-corrections and with --spherical) and times `vq index search --threads 1`,
   - builds FAISS's IndexRaBitQ / IndexRaBitQFastScan / IndexIVFRaBitQ (with a random rotation in front,
     "RR,", as swift-vq rotates, and query bits qb), wrapped in IndexRefineFlat(k_factor = r) for re-ranking,
     and times index.search with one OpenMP thread,
@@ -41,10 +42,11 @@ def recall_at_10(ids, gt):
     return float(np.mean([len(set(ids[i][:10].tolist()) & set(gt[i][:10].tolist())) / 10 for i in range(len(ids))]))
 
 
-def vq_rows(args, folder, bits, lists, reranks, nprobes, extra=""):
+def vq_rows(args, folder, bits, lists, reranks, nprobes, extra="", flags=()):
     spec = f"rabitq:bits={bits}{extra}"
-    out = os.path.join(folder, f"rabitq{bits}-{lists}{extra.replace(',', '-').replace('=', '')}.vqx")
-    build = [args.vq, "index", "build", "--spec", spec, "--base", args.base, "--out", out, "--json"]
+    label = "".join(f.replace("--", "-") for f in flags)
+    out = os.path.join(folder, f"rabitq{bits}-{lists}{extra.replace(',', '-').replace('=', '')}{label}.vqx")
+    build = [args.vq, "index", "build", "--spec", spec, "--base", args.base, "--out", out, "--json"] + list(flags)
     if lists:
         build += ["--ivf", str(lists)]
     built = json.loads(subprocess.run(build, check=True, capture_output=True, text=True).stdout)
@@ -59,7 +61,7 @@ def vq_rows(args, folder, bits, lists, reranks, nprobes, extra=""):
                     check=True, capture_output=True, text=True).stdout)
                 if best is None or result["qps"] > best["qps"]:
                     best = result
-            rows.append({"system": "swift-vq", "index": spec + (f" IVF{lists}" if lists else " flat"),
+            rows.append({"system": "swift-vq", "index": spec + (f" IVF{lists}" if lists else " flat") + "".join(f" {f}" for f in flags),
                          "bits": bits, "lists": lists, "nprobe": nprobe if lists else None, "rerank": r,
                          "recall_at_10": best["recall_at_k"], "qps": best["qps"],
                          "bytes_per_vector": best["bytes_per_vector"], "build_seconds": built["seconds"]})
@@ -131,7 +133,11 @@ def main():
             rows += faiss_rows(args, xb, xq, gt, bits, 0, False, reranks, [1])
             rows += faiss_rows(args, xb, xq, gt, bits, 0, True, reranks, [1])
             if args.lists:
+                # Default: per-row centre corrections (4 bytes); without them (FAISS's bytes or fewer); and
+                # spherical k-means (FAISS's IVF training for inner product) with them.
                 rows += vq_rows(args, folder, bits, args.lists, reranks, nprobes)
+                rows += vq_rows(args, folder, bits, args.lists, reranks, nprobes, flags=("--no-centre-corrections",))
+                rows += vq_rows(args, folder, bits, args.lists, reranks, nprobes, flags=("--spherical",))
                 rows += faiss_rows(args, xb, xq, gt, bits, args.lists, False, reranks, nprobes)
     print(f"data {args.data}: {len(xb)} x {xb.shape[1]}, {len(xq)} queries; machine {platform.processor() or platform.machine()}; "
           f"QPS single-thread, best of {args.repeat}")
