@@ -74,25 +74,30 @@ extension RaBitQ {
   public func exactEstimates(_ codes: CodeBuffer, range: Range<Int>, rotated y: [Float]) -> [Double] {
     precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
     precondition(y.count == paddedDimension, "rotated vector has \(y.count) coordinates, not \(paddedDimension)")
-    let D = paddedDimension, K = Int(maxLevel), B = bits, signBytes = signBytes, bytesPerCode = layout.bytesPerCode
+    let D = paddedDimension, bytesPerCode = layout.bytesPerCode
     let rescales = codes.side(Field.rescale)
     return codes.withUnsafeCodes { codeBytes in
       range.map { i in
         let code = codeBytes.baseAddress! + i * bytesPerCode
         var dot = 0.0
-        for j in 0..<D {
-          let positive = (code[j >> 3] >> UInt8(j & 7)) & 1 == 1
-          var level = 0
-          if B > 1 {
-            let e = Int(PackReference.code(code + signBytes, j, bits: B - 1))
-            level = positive ? e : K - e
-          }
-          let magnitude = Double(level) + 0.5
-          dot += (positive ? magnitude : -magnitude) * Double(y[j])
-        }
+        for j in 0..<D { dot += Double(codeValue(code, j)) * Double(y[j]) }
         return Double(rescales[i]) * dot
       }
     }
+  }
+
+  /// Coordinate j of the code vector x̄ of the code at `code`: ±(k_j + ½), the sign from the sign plane and
+  /// k_j from the extended plane (e_j = k_j for a positive coordinate, 2^{B−1} − 1 − k_j for a negative one).
+  @inline(__always)
+  func codeValue(_ code: UnsafePointer<UInt8>, _ j: Int) -> Float {
+    let positive = (code[j >> 3] >> UInt8(j & 7)) & 1 == 1
+    var level = 0
+    if bits > 1 {
+      let e = Int(PackReference.code(code + signBytes, j, bits: bits - 1))
+      level = positive ? e : Int(maxLevel) - e
+    }
+    let magnitude = Float(level) + 0.5
+    return positive ? magnitude : -magnitude
   }
 
   /// The cosine γ = ⟨x̄, y⟩/(‖x̄‖·‖y‖) between each rotated vector and its code (RaBitQ's ⟨ō, o⟩):

@@ -265,7 +265,7 @@ public struct RaBitQ: VectorQuantizer {
     let chunk = min(n, 64)
     let norms = codes.side(Field.norm), rescales = codes.side(Field.rescale)
     var rotated = [Float](repeating: 0, count: chunk * D)
-    let K = Int(maxLevel), B = bits, signBytes = signBytes, bytesPerCode = layout.bytesPerCode
+    let bytesPerCode = layout.bytesPerCode
     codes.withUnsafeCodes { codeBytes in
       out.withUnsafeMutableBufferPointer { output in
         rotated.withUnsafeMutableBufferPointer { y in
@@ -278,15 +278,9 @@ public struct RaBitQ: VectorQuantizer {
               let target = y.baseAddress! + row * D
               var codeSquares = 0.0
               for j in 0..<D {
-                let positive = (code[j >> 3] >> UInt8(j & 7)) & 1 == 1
-                var level = 0
-                if B > 1 {
-                  let e = Int(PackReference.code(code + signBytes, j, bits: B - 1))
-                  level = positive ? e : K - e
-                }
-                let magnitude = Float(level) + 0.5
-                target[j] = positive ? magnitude : -magnitude
-                codeSquares += Double(magnitude) * Double(magnitude)
+                let value = codeValue(code, j)
+                target[j] = value
+                codeSquares += Double(value) * Double(value)
               }
               let norm = Double(norms[i]), rescale = Double(rescales[i])
               let scale = rescale > 0 ? Float(norm * norm / (rescale * codeSquares)) : 0
