@@ -175,6 +175,11 @@ public enum IndexFile {
     public var fileBytes: Int
     /// (name, offset, length) of every section, in file order.
     public var sections: [(name: String, offset: Int, length: Int)]
+    /// Whether the index stores per-row centre corrections (IVF RaBitQ).
+    public var hasCentreCorrections: Bool { sections.contains { $0.name == SectionKind.centreCorrections.name } }
+    /// Bytes stored per vector for search: code, side values and, when present, the centre correction
+    /// (what `VectorIndex.bytesPerVector` reports; ids and originals not counted).
+    public var bytesPerVector: Int { bytesPerCode + 4 * sideFields + (hasCentreCorrections ? 4 : 0) }
   }
 
   /// Loads the index at `path`. `mapped: true` memory-maps the file and searches codes and originals in

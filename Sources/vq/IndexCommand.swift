@@ -244,7 +244,7 @@ extension IndexCommand {
           ("dimension", .int(header.dimension)), ("rows", .int(header.rows)), ("deleted", .int(header.deletedRows)),
           ("count", .int(header.rows - header.deletedRows)), ("metric", .string(header.metric.rawValue)),
           ("lists", .int(header.lists)), ("seed", .int(Int(truncatingIfNeeded: header.seed))),
-          ("bytes_per_vector", .int(header.bytesPerCode + 4 * header.sideFields)), ("file_bytes", .int(header.fileBytes)),
+          ("bytes_per_vector", .int(header.bytesPerVector)), ("file_bytes", .int(header.fileBytes)),
           ("sections", .array(header.sections.map { .object([("name", .string($0.name)), ("offset", .int($0.offset)), ("bytes", .int($0.length))]) })),
           ("verified", .bool(verify)),
         ]).rendered())
@@ -254,7 +254,8 @@ extension IndexCommand {
           "spec \(header.spec.description), metric \(header.metric.rawValue), dimension \(header.dimension)",
           "\(header.rows - header.deletedRows) live vectors (\(header.rows) rows, \(header.deletedRows) deleted), "
             + (header.lists == 0 ? "flat" : "IVF \(header.lists) lists") + ", seed \(header.seed)",
-          "\(header.bytesPerCode + 4 * header.sideFields) bytes/vector in codes (\(header.bytesPerCode) code + \(header.sideFields) side values)",
+          "\(header.bytesPerVector) bytes/vector in codes (\(header.bytesPerCode) code + \(header.sideFields) side values"
+            + (header.hasCentreCorrections ? " + 1 centre correction)" : ")"),
         ]
         for s in header.sections { lines.append("  \(s.name): \(s.length) bytes at \(s.offset)") }
         print(lines.joined(separator: "\n"))

@@ -49,6 +49,14 @@ struct IndexCLITests {
     #expect(build.status == 0, "stderr: \(build.stderr)")
     let info = try Self.json(VQBinary.run(["index", "info", out, "--verify", "--json"]).stdout)
     #expect(info["count"] as? Int == 1500 && info["lists"] as? Int == 8 && info["spec"] as? String == "rabitq:bits=2")
+    // 96 code bytes + 4 side values + the centre correction; the same figure as build's and search's.
+    #expect(info["bytes_per_vector"] as? Int == 116)
+    let plain = fixtures.path("plain.vqx")
+    let plainBuild = try VQBinary.run(["index", "build", "--spec", "rabitq:bits=2", "--base", Self.base, "--out", plain, "--ivf", "8",
+                                       "--limit", "1500", "--no-centre-corrections", "--json"])
+    #expect(plainBuild.status == 0, "stderr: \(plainBuild.stderr)")
+    #expect(try Self.json(plainBuild.stdout)["bytes_per_vector"] as? Int == 112)
+    #expect(try Self.json(VQBinary.run(["index", "info", plain, "--json"]).stdout)["bytes_per_vector"] as? Int == 112)
 
     let search = { () throws -> [[Int]] in
       let r = try VQBinary.run(["index", "search", out, "--queries", Self.queries, "--rerank", "4", "--nprobe", "8", "--json"])
