@@ -276,7 +276,6 @@ public struct VectorIndex: Sendable {
     return (rows, offsets)
   }
 
-  /// `x[i] − centroids[lists[i]]` for every row.
   /// Per-list centring of the IVF estimate (RaBitQ; nil for other quantizers). The index estimates
   /// ⟨q, o⟩ = ⟨q, c⟩ + ⟨q, r⟩ (r = o − c) with one rotated query for every list, so est⟨q, r⟩ = r̂·⟨x̄, P·q⟩
   /// also estimates the part ⟨c, r⟩ with the code's noise, which scales with ‖q‖. Adding
@@ -294,8 +293,9 @@ public struct VectorIndex: Sendable {
     for (list, rows) in rowsOfList.enumerated() where !rows.isEmpty {
       let centre = centroids[row: list]
       guard let rotated = try? centre.withUnsafeBufferPointer({ try rabitq.rotate(query: $0).rotated }) else { continue }
-      for row in rows {
-        let estimate = rabitq.exactEstimates(codes, range: row..<(row + 1), rotated: rotated)[0]
+      // One call per list: the codes' side values are read once, not once per row.
+      let estimates = rabitq.exactEstimates(codes, rows: rows, rotated: rotated)
+      for (row, estimate) in zip(rows, estimates) {
         var exact = 0.0
         residuals.withRow(row) { r in for j in 0..<d { exact += Double(r[j]) * Double(centre[j]) } }
         corrections[row] = Float(exact - estimate)
@@ -304,6 +304,7 @@ public struct VectorIndex: Sendable {
     return corrections
   }
 
+  /// `x[i] − centroids[lists[i]]` for every row.
   static func subtractCentroids(_ x: VectorBatch, centroids: VectorBatch, lists: [Int]) -> VectorBatch {
     var out = x
     let d = x.dimension

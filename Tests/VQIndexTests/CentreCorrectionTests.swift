@@ -39,7 +39,7 @@ struct CentreCorrectionTests {
       let c = centroids[row: list]
       let rotated = try c.withUnsafeBufferPointer { try rabitq.rotate(query: $0).rotated }
       let rows = index.listOffsets[list]..<index.listOffsets[list + 1]
-      let estimates = rabitq.exactEstimates(index.codes, range: rows, rotated: rotated)
+      let estimates = rabitq.exactEstimates(index.codes, rows: rows, rotated: rotated)
       for (k, row) in rows.enumerated() {
         let o = data.base[row: Int(index.ids[row])]
         var exact = 0.0, centreSquares = 0.0

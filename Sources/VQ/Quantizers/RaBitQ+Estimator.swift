@@ -67,21 +67,23 @@ extension RaBitQ {
     return (e, l, u)
   }
 
-  /// The full code's estimate r·⟨x̄, y⟩ of ⟨o − c, v⟩ for every row in `range`, with the float rotated vector
-  /// y = P·v (`rotated`, D coordinates; no query quantization), summed in Double: what the estimator gives
-  /// for an exactly represented query. The IVF index uses it with its list centroids (v = centroid) to
-  /// centre the estimate per list (`VectorIndex`'s centre corrections).
-  public func exactEstimates(_ codes: CodeBuffer, range: Range<Int>, rotated y: [Float]) -> [Double] {
+  /// The full code's estimate r·⟨x̄, y⟩ of ⟨o − c, v⟩ for each of `rows` (in their order), with the float
+  /// rotated vector y = P·v (`rotated`, D coordinates; no query quantization), summed in Double: what the
+  /// estimator gives for an exactly represented query. The IVF index uses it with its list centroids
+  /// (v = centroid) to centre the estimate per list (`VectorIndex`'s centre corrections).
+  public func exactEstimates(_ codes: CodeBuffer, rows: some Sequence<Int>, rotated y: [Float]) -> [Double] {
     precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
     precondition(y.count == paddedDimension, "rotated vector has \(y.count) coordinates, not \(paddedDimension)")
     let D = paddedDimension, bytesPerCode = layout.bytesPerCode
-    let rescales = codes.side(Field.rescale)
     return codes.withUnsafeCodes { codeBytes in
-      range.map { i in
-        let code = codeBytes.baseAddress! + i * bytesPerCode
-        var dot = 0.0
-        for j in 0..<D { dot += Double(codeValue(code, j)) * Double(y[j]) }
-        return Double(rescales[i]) * dot
+      codes.withUnsafeSide(codes.sideIndex(Field.rescale)) { rescales in
+        rows.map { i in
+          precondition(i >= 0 && i < codes.count, "row \(i) outside 0..<\(codes.count)")
+          let code = codeBytes.baseAddress! + i * bytesPerCode
+          var dot = 0.0
+          for j in 0..<D { dot += Double(codeValue(code, j)) * Double(y[j]) }
+          return Double(rescales[i]) * dot
+        }
       }
     }
   }
