@@ -39,23 +39,16 @@ struct FastScanState: Sendable {
   }
 }
 
-/// A row that passed stage 1: its upper bound (as a ranking key) and its list's ⟨q, centroid⟩.
-struct Survivor {
-  var row: Int
-  var upper: Float
-  var offset: Float
-}
-
-/// A survivor in stage 2's queue: `a < b` when a comes later (smaller upper bound, or the same bound and a
-/// larger id).
-struct RankedSurvivor: Comparable {
+/// A row that passed stage 1: its upper bound (as a ranking key), id and list's ⟨q, centroid⟩. In stage 2's
+/// queue `a < b` when a comes later (smaller upper bound, or the same bound and a larger id).
+struct Survivor: Comparable {
   var upper: Float
   var id: UInt64
   var row: Int
   var offset: Float
 
-  static func < (a: RankedSurvivor, b: RankedSurvivor) -> Bool { a.upper < b.upper || (a.upper == b.upper && a.id > b.id) }
-  static func == (a: RankedSurvivor, b: RankedSurvivor) -> Bool { a.upper == b.upper && a.id == b.id }
+  static func < (a: Survivor, b: Survivor) -> Bool { a.upper < b.upper || (a.upper == b.upper && a.id > b.id) }
+  static func == (a: Survivor, b: Survivor) -> Bool { a.upper == b.upper && a.id == b.id }
 }
 
 extension VectorIndex {
@@ -95,14 +88,13 @@ extension VectorIndex {
     // Stage 2 visits survivors in decreasing order of the upper bound (ties: smaller id first) and
     // usually stops after a small fraction of them: a heap (built in linear time) hands them out in that
     // order on demand, where sorting them all took longer than the FastScan pass at B = 2.
-    var queue = Heap(survivors.lazy.filter { $0.upper >= threshold }.map {
-      RankedSurvivor(upper: $0.upper, id: ids[$0.row], row: $0.row, offset: $0.offset)
-    })
+    survivors.removeAll { $0.upper < threshold }
+    var queue = Heap(survivors)
 
     // Stage 2: full estimates in decreasing order of the upper bound, a few rows per call (their codes
     // gathered into one small buffer), until the next upper bound cannot beat the depth-th best.
     var full = [Float](repeating: 0, count: Self.refineChunk)
-    var chunk: [RankedSurvivor] = []
+    var chunk: [Survivor] = []
     chunk.reserveCapacity(Self.refineChunk)
     while let next = queue.max {
       if best.isFull && next.upper < best.worst.key { break }
@@ -194,7 +186,7 @@ extension VectorIndex {
             if tombstones[row >> 6] & (1 << UInt64(row & 63)) != 0 { return }
             let id = ids[row]
             if let filter, !filter.contains(id) { return }
-            survivors.append(Survivor(row: row, upper: up, offset: offset))
+            survivors.append(Survivor(upper: up, id: id, row: row, offset: offset))
             var lo = up - widthToLower * halfWidths[k]
             if lo.isNaN { lo = -.infinity }
             if lowerBounds.admits(key: lo, id: id) {
