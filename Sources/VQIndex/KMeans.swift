@@ -40,7 +40,7 @@ public struct KMeans: Sendable {
       throw VQError.outOfRange("lists = \(clusters) is out of range: the training sample has only \(n) vectors (need at least one per list)")
     }
     var centroids = seedPlusPlus(sample)
-    if spherical { Self.normalizeRows(&centroids) }
+    if spherical { centroids = centroids.unitRowsKeepingZeros() }
     for _ in 0..<iterations {
       let (assignment, distances) = try Self.assign(sample, to: centroids, threads: threads)
       var sums = [Double](repeating: 0, count: clusters * d)
@@ -72,24 +72,9 @@ public struct KMeans: Sendable {
           for j in 0..<d { out[c * d + j] = Float(sums[c * d + j] / Double(sizes[c])) }
         }
       }
-      if spherical { Self.normalizeRows(&centroids) }
+      if spherical { centroids = centroids.unitRowsKeepingZeros() }
     }
     return centroids
-  }
-
-  /// Scales every nonzero row to unit norm (sum of squares in Double; a zero row stays zero).
-  static func normalizeRows(_ rows: inout VectorBatch) {
-    let d = rows.dimension, count = rows.count
-    rows.withUnsafeMutableBufferPointer { x in
-      for r in 0..<count {
-        let row = x.baseAddress! + r * d
-        var squares = 0.0
-        for j in 0..<d { squares += Double(row[j]) * Double(row[j]) }
-        guard squares > 0 else { continue }
-        let inverse = 1 / squares.squareRoot()
-        for j in 0..<d { row[j] = Float(Double(row[j]) * inverse) }
-      }
-    }
   }
 
   /// k-means++: the first centre uniformly, each next one with probability ∝ squared distance.

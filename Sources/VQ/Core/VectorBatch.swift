@@ -181,10 +181,18 @@ extension VectorBatch {
   /// Every row scaled to unit length. Throws `zeroVector` for an all-zero row.
   public func normalized(source: String) throws -> VectorBatch {
     let n = norms()
+    if let r = n.firstIndex(where: { !($0 > 0) }) { throw VQError.zeroVector(source: source, row: r) }
+    return scaledToUnitNorm(norms: n)
+  }
+
+  /// Every nonzero row scaled to unit length; an all-zero row stays zero (spherical k-means' centroids).
+  public func unitRowsKeepingZeros() -> VectorBatch { scaledToUnitNorm(norms: norms()) }
+
+  /// Rows divided by their norms `n` (rows whose norm is not positive are left as they are).
+  private func scaledToUnitNorm(norms n: [Float]) -> VectorBatch {
     var out = self
-    try out.withUnsafeMutableBufferPointer { buf in
-      for r in 0..<count {
-        guard n[r] > 0 else { throw VQError.zeroVector(source: source, row: r) }
+    out.withUnsafeMutableBufferPointer { buf in
+      for r in 0..<count where n[r] > 0 {
         let inv = 1 / n[r]
         for j in 0..<dimension { buf[r * dimension + j] *= inv }
       }
