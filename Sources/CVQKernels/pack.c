@@ -40,6 +40,17 @@
 #endif
 
 #if CVQ_X86
+/// After an AVX2 4-bit prefix coded `done` coordinates (whole steps of 32, so the rest starts
+/// byte-aligned): moves `x`, `n` and `out` past them; returns whether nothing is left for the level's body.
+static inline int cvq_skip_packed4_prefix(size_t done, const float **x, size_t *n, uint8_t **out) {
+  *x += done;
+  *n -= done;
+  *out += done / 2;
+  return *n == 0;
+}
+#endif
+
+#if CVQ_X86
 /// 4-bit uniform codes, 32 coordinates per step, for the prefix of whole steps; returns how many it coded.
 /// The body's arithmetic in registers: x·scale, then + offset (two roundings, never fused), clamped to
 /// [−1, max + 1] with `vmaxps(v, −1)` first (it returns −1 for a NaN v, as the body's compare does), rounded
@@ -75,12 +86,9 @@ void cvq_quantize_uniform_pack(const float *x, size_t n, float scale, float offs
                                uint8_t *out) {
 #if CVQ_X86
   if (bits == 4 && max_index <= 15 && cvq_kernel_level() >= CVQ_LEVEL_AVX2) {
-    // Whole steps of 32 here, the rest (starting byte-aligned) by the level's body.
+    // Whole steps of 32 here, the rest by the level's body.
     const size_t done = uniform_pack4_avx2(x, n, scale, offset, max_index, out);
-    x += done;
-    n -= done;
-    out += done / 2;
-    if (n == 0) return;
+    if (cvq_skip_packed4_prefix(done, &x, &n, &out)) return;
   }
 #endif
   CVQ_DISPATCH(cvq_quantize_uniform_pack, x, n, scale, offset, max_index, bits, out)
@@ -142,12 +150,9 @@ void cvq_quantize_thresholds_pack(const float *x, size_t n, float scale, const f
                                   size_t threshold_count, int bits, uint8_t *out) {
 #if CVQ_X86
   if (bits == 4 && threshold_count <= 15 && cvq_kernel_level() >= CVQ_LEVEL_AVX2) {
-    // Whole steps of 32 here, the rest (a multiple of 32 coordinates in: byte-aligned) by the level's body.
+    // Whole steps of 32 here, the rest by the level's body.
     const size_t done = thresholds_pack4_avx2_fixed(x, n, scale, thresholds, threshold_count, out);
-    x += done;
-    n -= done;
-    out += done / 2;
-    if (n == 0) return;
+    if (cvq_skip_packed4_prefix(done, &x, &n, &out)) return;
   }
 #endif
   CVQ_DISPATCH(cvq_quantize_thresholds_pack, x, n, scale, thresholds, threshold_count, bits, out)
