@@ -62,6 +62,24 @@ struct CentreCorrectionTests {
     #expect(a > b, "bits \(bits): with \(a), without \(b)")
   }
 
+  @Test("a file whose flat or non-RaBitQ index carries centre corrections is refused as corrupt, naming the section")
+  func refusedWhereTheyDoNotBelong() throws {
+    for (spec, lists) in [("rabitq:bits=2", 0), ("eden:bits=2", 4)] {
+      var index = try Self.ivf(spec, lists: lists)
+      #expect(index.centreCorrections == nil)
+      index.centreCorrections = [Float](repeating: 0, count: index.rowCount)
+      let path = IndexFileTests.temporaryPath("misplaced-corrections-\(lists).vqx")
+      try IndexFile.write(index, to: path)
+      do {
+        _ = try IndexFile.read(path)
+        Issue.record("\(spec) lists \(lists): read a file with misplaced centre corrections")
+      } catch let error as VQError {
+        guard case .corrupt(_, let detail) = error else { Issue.record("\(error)"); continue }
+        #expect(detail.contains("centre corrections"), "\(detail)")
+      }
+    }
+  }
+
   @Test("add, compact and save → load carry them: the same as building on everything at once")
   func plumbing() throws {
     let data = try #require(IndexTestData.miniLM)
