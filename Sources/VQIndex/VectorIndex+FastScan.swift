@@ -1,18 +1,18 @@
-import HeapModule
 import VQ
 
-/// The RaBitQ scan of the index, in two stages (as RaBitQ-Library searches):
+/// The RaBitQ scan of the index, in two stages per chunk of rows (one pass over the probed rows, as
+/// FAISS's multi-bit search):
 ///
-/// 1. FastScan over the sign plane of every probed row (32 rows per `vpshufb` table lookup) gives an
-///    estimate and an interval [lower, upper] that holds with RaBitQ's ε0 guarantee widened by the
-///    LUT-quantization term. The `depth`-th largest lower bound so far is a threshold: a row whose upper
-///    bound is below it cannot be among the best `depth` and is dropped at once.
-/// 2. The survivors, in decreasing order of their upper bound, get the quantizer's full estimate (sign
-///    plane and extended bits, with the b-bit query), until the next upper bound cannot beat the
-///    `depth`-th best full estimate.
+/// 1. FastScan over the sign plane (32 rows per `vpshufb` table lookup) gives an estimate and an
+///    interval [lower, upper] that holds with RaBitQ's ε0 guarantee widened by the LUT-quantization
+///    term. A row whose upper bound is below the threshold, the `depth`-th best full estimate so far
+///    (before `depth` rows have one: the `depth`-th best lower bound), cannot be among the best `depth`
+///    and is dropped at once.
+/// 2. The chunk's remaining rows get the quantizer's full estimate (sign plane and extended bits, with
+///    the b-bit query), a few at a time, each group tested against the threshold as it rises.
 ///
-/// For B ≥ 2 most rows never touch their extended bits. For B = 1 the FastScan estimate ranks directly
-/// (it is the 1-bit estimate up to the table rounding).
+/// For B ≥ 3 most rows never touch their extended bits. For B ≤ 2 the FastScan estimate ranks directly
+/// (it is the full code's estimate up to the table rounding; at B = 2 the scan reads both bit planes).
 /// What the FastScan path of a RaBitQ index derives from its flat codes once.
 struct FastScanState: Sendable {
   /// Each list's codes in FastScan blocks.
@@ -26,29 +26,20 @@ struct FastScanState: Sendable {
   init(_ rabitq: RaBitQ, codes: CodeBuffer, listOffsets: [Int]) {
     lists = (0..<(listOffsets.count - 1)).map { l in rabitq.makeFastScanCodes(codes.slice(listOffsets[l]..<listOffsets[l + 1])) }
     let norms = codes.side(RaBitQ.Field.norm)
-    rescales = codes.side(rabitq.bits == 1 ? RaBitQ.Field.rescale : RaBitQ.Field.signRescale)
+    let rescales = codes.side(rabitq.fastScanRescaleField)
+    self.rescales = rescales
+    let cosines = rabitq.bits == 2 ? codes.side(RaBitQ.Field.cosine) : nil
     let D = Double(rabitq.paddedDimension)
     let boundScale = rabitq.epsilon / max(D - 1, 1).squareRoot()
     let halfCodeNorm = D.squareRoot() / 2
-    widths = zip(norms, rescales).map { norm, rescale in
-      let norm = Double(norm), rescale = Double(rescale)
+    widths = (0..<codes.count).map { i in
+      let norm = Double(norms[i]), rescale = Double(rescales[i])
       guard norm > 0, rescale > 0 else { return 0 }
-      let gamma = min(1, norm / (rescale * halfCodeNorm))
+      // γ of the scanned code (as `RaBitQ.estimateWithBoundsFastScan`).
+      let gamma = cosines.map { Double($0[i]) } ?? min(1, norm / (rescale * halfCodeNorm))
       return Float(norm * max(0, 1 / (gamma * gamma) - 1).squareRoot() * boundScale)
     }
   }
-}
-
-/// A row that passed stage 1: its upper bound (as a ranking key), id and list's ⟨q, centroid⟩. In stage 2's
-/// queue `a < b` when a comes later (smaller upper bound, or the same bound and a larger id).
-struct Survivor: Comparable {
-  var upper: Float
-  var id: UInt64
-  var row: Int
-  var offset: Float
-
-  static func < (a: Survivor, b: Survivor) -> Bool { a.upper < b.upper || (a.upper == b.upper && a.id > b.id) }
-  static func == (a: Survivor, b: Survivor) -> Bool { a.upper == b.upper && a.id == b.id }
 }
 
 extension VectorIndex {
@@ -58,15 +49,15 @@ extension VectorIndex {
     _ rabitq: RaBitQ, query: [Float], state: FastScanState, probes: [(list: Int, offset: Float)],
     filter: IDFilter?, into best: inout BestCandidates
   ) throws {
-    let prepared = rabitq.bits == 1 ? nil : try query.withUnsafeBufferPointer { try rabitq.prepare(query: $0) }
+    let prepared = rabitq.fastScanCoversFullCode ? nil : try query.withUnsafeBufferPointer { try rabitq.prepare(query: $0) }
     let fastQuery = try prepared.map { rabitq.prepareFastScan($0) }
       ?? query.withUnsafeBufferPointer { try rabitq.prepareFastScan(query: $0) }
     let estimate = { (codes: FastScanCodes, blocks: Range<Int>, out: UnsafeMutableBufferPointer<Float>) in
       rabitq.estimateInnerProductsFastScan(fastQuery, codes: codes, blockRange: blocks, into: out)
     }
-    if rabitq.bits == 1 {
-      // The code is the sign plane: the FastScan estimate is the 1-bit estimate up to the LUT rounding
-      // (≤ r·M·Δ/2), so it ranks directly, as FAISS's IndexRaBitQFastScan does; re-ranking with the
+    if rabitq.fastScanCoversFullCode {
+      // B ≤ 2: the FastScan estimate is the full code's estimate up to the LUT rounding (≤ r·lutErrorBound),
+      // so it ranks directly, as FAISS's IndexRaBitQFastScan does at 1 bit; re-ranking with the
       // originals, when asked for, makes the final order exact.
       forEachFastScanChunk(lists: state.lists, probes: probes, estimate: estimate) { e, rows, offset in
         scanBlock(e, rows: rows, offset: offset, filter: filter, into: &best)
@@ -75,45 +66,20 @@ extension VectorIndex {
     }
     let depth = best.capacity
     let l2 = metric == .l2
-    // Stage 1: survivors (row, upper key) and the running depth-th best lower key.
+    // One pass, as FAISS's multi-bit search: per chunk, the rows whose upper bound can still enter the
+    // `depth` best get their full estimate at once. Until `best` holds `depth` rows, the depth-th best
+    // lower bound seen so far is the threshold instead.
     var lowerBounds = BestCandidates(capacity: depth)
-    var survivors: [Survivor] = []
-    forEachFastScanChunk(lists: state.lists, probes: probes, estimate: estimate) { e, rows, offset in
-      screen(
-        e, rows: rows, offset: offset, queryNorm: fastQuery.queryNorm, lutBound: fastQuery.lutErrorBound, state: state,
-        l2: l2, filter: filter, lowerBounds: &lowerBounds, survivors: &survivors)
-    }
-    guard !survivors.isEmpty else { return }
-    let threshold = lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
-    // Stage 2 visits survivors in decreasing order of the upper bound (ties: smaller id first) and
-    // usually stops after a small fraction of them: a heap (built in linear time) hands them out in that
-    // order on demand, where sorting them all took longer than the FastScan pass at B = 2.
-    survivors.removeAll { $0.upper < threshold }
-    var queue = Heap(survivors)
-
-    // Stage 2: full estimates in decreasing order of the upper bound, a few rows per call (their codes
-    // gathered into one small buffer), until the next upper bound cannot beat the depth-th best.
+    var candidates: [Int] = []
+    candidates.reserveCapacity(Self.scanBlockRows)
+    var rows: [Int] = []
+    rows.reserveCapacity(Self.refineChunk)
     var full = [Float](repeating: 0, count: Self.refineChunk)
-    var chunk: [Survivor] = []
-    chunk.reserveCapacity(Self.refineChunk)
-    while let next = queue.max {
-      if best.isFull && next.upper < best.worst.key { break }
-      chunk.removeAll(keepingCapacity: true)
-      while chunk.count < Self.refineChunk, let survivor = queue.popMax() { chunk.append(survivor) }
-      let gathered = codes.gather(chunk.map(\.row))
-      full.withUnsafeMutableBufferPointer { out in
-        quantizer.estimateInnerProducts(prepared!, codes: gathered, range: 0..<chunk.count, into: out)
-      }
-      for (k, survivor) in chunk.enumerated() {
-        if best.isFull && survivor.upper < best.worst.key { break }
-        let row = survivor.row
-        var key = full[k] + survivor.offset
-        if let centreCorrections { key += centreCorrections[row] }
-        if l2 { key = 2 * key - squaredNorms![row] }
-        if key.isNaN { key = -.infinity }
-        let id = ids[row]
-        if best.admits(key: key, id: id) { best.insert(Candidate(key: key, id: id, row: row)) }
-      }
+    forEachFastScanChunk(lists: state.lists, probes: probes, estimate: estimate) { e, chunkRows, offset in
+      refine(
+        e, rows: chunkRows, offset: offset, rabitq: rabitq, prepared: prepared!, queryNorm: fastQuery.queryNorm,
+        lutBound: fastQuery.lutErrorBound, state: state, l2: l2, filter: filter, lowerBounds: &lowerBounds,
+        candidates: &candidates, refinedRows: &rows, full: &full, best: &best)
     }
   }
 
@@ -144,57 +110,94 @@ extension VectorIndex {
     }
   }
 
-  /// Survivors whose full estimate is computed per call in stage 2.
+  /// Rows whose full estimate is computed per call.
   static let refineChunk = 32
 
-  /// Stage 1 for one chunk: bounds to keys, tombstones and the filter, the threshold, the survivors.
+  /// Both stages for one chunk of FastScan estimates (B ≥ 2): upper bounds as ranking keys; the rows that
+  /// pass the threshold, the tombstones and the filter are candidates; candidates still above the (by
+  /// then higher) threshold get their full estimate, `refineChunk` at a time, and go into `best`.
   @inline(never)
-  func screen(
-    _ estimates: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, offset: Float, queryNorm: Float, lutBound: Float,
-    state: FastScanState, l2: Bool, filter: IDFilter?, lowerBounds: inout BestCandidates, survivors: inout [Survivor]
+  func refine(
+    _ estimates: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, offset: Float, rabitq: RaBitQ,
+    prepared: PreparedQuery, queryNorm: Float, lutBound: Float, state: FastScanState, l2: Bool, filter: IDFilter?,
+    lowerBounds: inout BestCandidates, candidates: inout [Int], refinedRows: inout [Int], full: inout [Float],
+    best: inout BestCandidates
   ) {
     let n = rows.count, first = rows.lowerBound
+    func threshold() -> Float {
+      best.isFull ? max(best.worst.key, lowerBounds.worst.key) : lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
+    }
     // Pass 1 (branch-free, vectorizes): upper bounds as ranking keys, in place of the estimates; the
     // half-widths go to `halfWidths`.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { halfWidths in
-      state.widths.withUnsafeBufferPointer { widths in
-        state.rescales.withUnsafeBufferPointer { rescales in
-          for k in 0..<n {
-            halfWidths[k] = queryNorm * widths[first + k] + rescales[first + k] * lutBound
-          }
+      state.widths.withUnsafeBufferPointer { allWidths in
+        state.rescales.withUnsafeBufferPointer { allRescales in
+          // Pointers at the chunk's first row: indexing from `first + k` kept this loop scalar.
+          let widths = allWidths.baseAddress! + first, rescales = allRescales.baseAddress! + first
+          for k in 0..<n { halfWidths[k] = queryNorm * widths[k] + rescales[k] * lutBound }
         }
       }
       if l2 {
-        squaredNorms!.withUnsafeBufferPointer { norms in
-          for k in 0..<n { estimates[k] = 2 * (estimates[k] + offset + halfWidths[k]) - norms[first + k] }
+        squaredNorms!.withUnsafeBufferPointer { allNorms in
+          let norms = allNorms.baseAddress! + first
+          for k in 0..<n { estimates[k] = 2 * (estimates[k] + offset + halfWidths[k]) - norms[k] }
         }
       } else {
         for k in 0..<n { estimates[k] = estimates[k] + offset + halfWidths[k] }
       }
-      // Pass 2: most rows fail the threshold test; the rest go through tombstones, the filter and the
-      // running threshold (lower key = upper key − 2·half-width, or − 4·half-width for l2's 2⟨q,x⟩).
+      // Pass 2: most rows fail the threshold test; the rest go through tombstones and the filter and
+      // become candidates. While `best` is not full, their lower keys (upper key − 2·half-width, or
+      // − 4·half-width for l2's 2⟨q,x⟩) raise the lower-bound threshold.
       let widthToLower: Float = l2 ? 4 : 2
-      var threshold = lowerBounds.isFull ? lowerBounds.worst.key : -.infinity
+      var limit = threshold()
+      candidates.removeAll(keepingCapacity: true)
       ids.withUnsafeBufferPointer { ids in
         tombstones.withUnsafeBufferPointer { tombstones in
-          // A NaN upper bound counts as +∞ (the row survives): `.!(x .< t)` holds for NaN lanes.
-          Self.forEachRow(of: UnsafeBufferPointer(rebasing: estimates[0..<n]), passing: { .!($0 .< SIMD16(repeating: threshold)) }) { k in
-            var up = estimates[k]
-            if up.isNaN { up = .infinity }
-            if up < threshold { return }
+          // A NaN upper bound counts as +∞ (the row is a candidate): `.!(x .< t)` holds for NaN lanes.
+          Self.forEachRow(of: UnsafeBufferPointer(rebasing: estimates[0..<n]), passing: { .!($0 .< SIMD16(repeating: limit)) }) { k in
+            if estimates[k].isNaN { estimates[k] = .infinity }
+            let up = estimates[k]
+            if up < limit { return }
             let row = first + k
             if tombstones[row >> 6] & (1 << UInt64(row & 63)) != 0 { return }
+            if let filter, !filter.contains(ids[row]) { return }
+            candidates.append(k)
+            if best.isFull { return }
             let id = ids[row]
-            if let filter, !filter.contains(id) { return }
-            survivors.append(Survivor(upper: up, id: id, row: row, offset: offset))
             var lo = up - widthToLower * halfWidths[k]
             if lo.isNaN { lo = -.infinity }
             if lowerBounds.admits(key: lo, id: id) {
               lowerBounds.insert(Candidate(key: lo, id: id, row: row))
-              if lowerBounds.isFull { threshold = lowerBounds.worst.key }
+              if lowerBounds.isFull { limit = lowerBounds.worst.key }
             }
           }
         }
+      }
+    }
+    // The candidates that still pass the threshold, `refineChunk` at a time: full estimates into `best`.
+    var next = 0
+    while next < candidates.count {
+      let limit = threshold()
+      refinedRows.removeAll(keepingCapacity: true)
+      while next < candidates.count && refinedRows.count < Self.refineChunk {
+        let k = candidates[next]
+        next += 1
+        if !(estimates[k] < limit) { refinedRows.append(first + k) }
+      }
+      if refinedRows.isEmpty { continue }
+      refinedRows.withUnsafeBufferPointer { refined in
+        full.withUnsafeMutableBufferPointer { out in
+          rabitq.estimateInnerProducts(prepared, codes: codes, rows: refined, into: out)
+        }
+      }
+      for j in 0..<refinedRows.count {
+        let row = refinedRows[j]
+        var key = full[j] + offset + (centreCorrections?[row] ?? 0)
+        if l2 { key = 2 * key - squaredNorms![row] }
+        if key.isNaN { key = -.infinity }
+        if best.isFull && key < best.worst.key { continue }
+        let id = ids[row]
+        if best.admits(key: key, id: id) { best.insert(Candidate(key: key, id: id, row: row)) }
       }
     }
   }

@@ -198,7 +198,7 @@ import VQTestSupport
     var values = TestData.gaussian(count: 64, dimension: d, seed: 31).values
     for i in 0..<values.count { values[i] = 0.5 * values[i] + (i % d < 8 ? 2 : 0.25) }   // a strong mean
     let x = try VectorBatch(dimension: d, values: values)
-    for bits in [1, 3] {
+    for bits in [1, 2, 3] {
       var q = try RaBitQ("rabitq:bits=\(bits),centre=mean", dimension: d)
       try q.fit(x)
       let centre = try #require(q.centre)
@@ -346,6 +346,27 @@ import VQTestSupport
   }
 
   // MARK: Bounds
+
+  /// Estimates of a row list (out of order, with repeats, more rows than one scan chunk) are the
+  /// estimates of those rows from the whole buffer, bit for bit: the gathered chunk runs the same kernels
+  /// on the same bytes and side values.
+  @Test(arguments: ["rabitq:bits=1", "rabitq:bits=2,centre=mean", "rabitq:bits=3", "rabitq:bits=5,centre=mean"])
+  func rowListEstimatesAreTheRangeEstimates(spec: String) throws {
+    let d = 100
+    let x = TestData.gaussian(count: 300, dimension: d, seed: 8)
+    var q = try RaBitQ(spec, dimension: d)
+    try q.fit(x)
+    let codes = try q.encode(x)
+    let prepared = try q.prepare(query: TestData.gaussian(count: 1, dimension: d, seed: 9)[row: 0])
+    let all = q.estimateInnerProducts(prepared, codes: codes)
+    var g = SeededGenerator(seed: 10)
+    let rows = (0..<700).map { _ in Int(g.next() % 300) }
+    var picked = [Float](repeating: .nan, count: rows.count)
+    rows.withUnsafeBufferPointer { r in
+      picked.withUnsafeMutableBufferPointer { q.estimateInnerProducts(prepared, codes: codes, rows: r, into: $0) }
+    }
+    #expect(picked.map(\.bitPattern) == rows.map { all[$0].bitPattern }, "\(spec)")
+  }
 
   /// The sign stage of a B ≥ 2 code is the 1-bit estimator: its cosine is RaBitQ's 1-bit ⟨ō, o⟩ and its
   /// bound is wider than the full code's; for B = 1 the two stages are the same.

@@ -28,6 +28,26 @@ extension RaBitQ {
     scan(query, codes: codes, range: range, stage: .full, epsilon: epsilon, estimates: out, lower: nil, upper: nil)
   }
 
+  /// The full estimates of the codes `rows` (in their order; rows may repeat), the same values
+  /// `estimateInnerProducts` gives for them, without copying them into a `CodeBuffer` first: the index
+  /// refines a few scattered rows per call this way.
+  public func estimateInnerProducts(
+    _ query: PreparedQuery, codes: CodeBuffer, rows: UnsafeBufferPointer<Int>, into out: UnsafeMutableBufferPointer<Float>
+  ) {
+    scan(query, codes: codes, range: 0..<rows.count, rows: rows, stage: .full, epsilon: epsilon,
+         estimates: out, lower: nil, upper: nil)
+  }
+
+  /// Copies one code: whole 8-byte words while they last (codes are short; a `memmove` call per row
+  /// cost more than the copy), then the bytes.
+  @inline(__always)
+  static func copyCode(from source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, bytes: Int) {
+    let words = bytes / 8
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+    for w in 0..<words { to.storeBytes(of: from.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self), toByteOffset: 8 * w, as: UInt64.self) }
+    for b in (8 * words)..<bytes { target[b] = source[b] }
+  }
+
   /// Estimates with the per-vector error bound of RaBitQ (Thm 3.2), for re-ranking.
   ///
   /// For code i, `lower[i] ≤ ⟨o_i, q⟩ ≤ upper[i]` holds with probability ≥ 1 − 2·exp(−c0·ε0²) over the
@@ -117,13 +137,20 @@ extension RaBitQ {
 
   // MARK: - The scan
 
+  /// The estimates (and with `lower` and `upper`, the bounds) of the codes `range`, or, with `rows`, of
+  /// the codes `rows[range]` (each chunk's codes and side values gathered into scratch first).
   func scan(
-    _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, stage: Stage, epsilon: Double,
+    _ query: PreparedQuery, codes: CodeBuffer, range: Range<Int>, rows: UnsafeBufferPointer<Int>? = nil,
+    stage: Stage, epsilon: Double,
     estimates: UnsafeMutableBufferPointer<Float>, lower: UnsafeMutableBufferPointer<Float>?,
     upper: UnsafeMutableBufferPointer<Float>?
   ) {
     precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
-    precondition(range.lowerBound >= 0 && range.upperBound <= codes.count, "range \(range) outside 0..<\(codes.count)")
+    precondition(range.lowerBound >= 0 && range.upperBound <= (rows?.count ?? codes.count),
+                 "range \(range) outside 0..<\(rows?.count ?? codes.count)")
+    if let rows {
+      for row in rows[range] { precondition(row >= 0 && row < codes.count, "row \(row) outside 0..<\(codes.count)") }
+    }
     precondition(estimates.count >= range.count && (lower?.count ?? range.count) >= range.count
                  && (upper?.count ?? range.count) >= range.count, "output buffers shorter than the range")
     let D = paddedDimension
@@ -153,52 +180,87 @@ extension RaBitQ {
     let bytesPerCode = layout.bytesPerCode, signBytes = signBytes, extendedBits = extendedBits
 
     codes.withUnsafeCodes { codeBytes in
-      codes.withUnsafeSide(0) { norms in
-        codes.withUnsafeSide(rescaleField) { rescales in
-          codes.withUnsafeSide(cosineField) { cosines in
-           codes.withUnsafeSide(centreDotField ?? 0) { centreDots in
+      codes.withUnsafeSide(0) { allNorms in
+        codes.withUnsafeSide(rescaleField) { allRescales in
+          codes.withUnsafeSide(cosineField) { allCosines in
+           codes.withUnsafeSide(centreDotField ?? 0) { allCentreDots in
             query.quantized.withUnsafeBufferPointer { q in
               let planes = q.baseAddress!
               let values = UnsafeRawPointer(planes + planeBytes).assumingMemoryBound(to: UInt16.self)
               withUnsafeTemporaryAllocation(of: Int64.self, capacity: 4 * chunk) { scratch in
+               // With `rows`: one chunk's codes and its four side values, gathered.
+               withUnsafeTemporaryAllocation(of: UInt8.self, capacity: rows == nil ? 0 : chunk * bytesPerCode) { gatheredCodes in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: rows == nil ? 0 : 4 * chunk) { gatheredSides in
                 let dot = scratch.baseAddress!, pop = dot + chunk, exDot = pop + chunk, exSum = exDot + chunk
                 var start = range.lowerBound
                 while start < range.upperBound {
                   let n = min(chunk, range.upperBound - start)
-                  let first = codeBytes.baseAddress! + start * bytesPerCode
+                  // The chunk's codes and side values, indexed 0..<n.
+                  let first: UnsafePointer<UInt8>
+                  let norms: UnsafePointer<Float>, rescales: UnsafePointer<Float>
+                  let cosines: UnsafePointer<Float>, centreDots: UnsafePointer<Float>
+                  if let rows {
+                    let g = gatheredSides.baseAddress!
+                    for k in 0..<n {
+                      let row = rows[start + k]
+                      Self.copyCode(from: codeBytes.baseAddress! + row * bytesPerCode,
+                                    to: gatheredCodes.baseAddress! + k * bytesPerCode, bytes: bytesPerCode)
+                      g[chunk + k] = allRescales[row]
+                      if withBounds {
+                        g[k] = allNorms[row]
+                        g[2 * chunk + k] = allCosines[row]
+                      }
+                      if centreDotField != nil { g[3 * chunk + k] = allCentreDots[row] }
+                    }
+                    first = UnsafePointer(gatheredCodes.baseAddress!)
+                    (norms, rescales, cosines, centreDots) = (
+                      UnsafePointer(g), UnsafePointer(g + chunk), UnsafePointer(g + 2 * chunk), UnsafePointer(g + 3 * chunk))
+                  } else {
+                    first = UnsafePointer(codeBytes.baseAddress! + start * bytesPerCode)
+                    (norms, rescales, cosines, centreDots) = (
+                      allNorms.baseAddress! + start, allRescales.baseAddress! + start,
+                      allCosines.baseAddress! + start, allCentreDots.baseAddress! + start)
+                  }
                   Kernels.rabitqSignDot(
                     codes: first, stride: bytesPerCode, count: n, bytes: signBytes,
                     planes: planes, planeCount: queryBits, dot: dot, popcount: pop)
                   let out = estimates.baseAddress! + (start - range.lowerBound)
                   if full {
-                    Kernels.rabitqExDot(
-                      codes: first, stride: bytesPerCode, offset: signBytes, count: n, dimension: D,
-                      bits: extendedBits, query: values, dot: exDot, sum: exSum)
+                    if extendedBits == 1 {
+                      // One extended bit per coordinate is another bit plane (same bit order as the
+                      // sign plane): ⟨e, u⟩ and Σe by the AND + popcount kernel, the same integers.
+                      Kernels.rabitqSignDot(
+                        codes: first + signBytes, stride: bytesPerCode, count: n, bytes: signBytes,
+                        planes: planes, planeCount: queryBits, dot: exDot, popcount: exSum)
+                    } else {
+                      Kernels.rabitqExDot(
+                        codes: first, stride: bytesPerCode, offset: signBytes, count: n, dimension: D,
+                        bits: extendedBits, query: values, dot: exDot, sum: exSum)
+                    }
                     for k in 0..<n {
                       let a = (dot[k] << shift) + exDot[k], b = (pop[k] << shift) + exSum[k]
                       let inner = Double(step) * Double(a) + Double(lo) * Double(b) - fullOffset
-                      out[k] = Float(Double(rescales[start + k]) * inner) + centreDot
+                      out[k] = Float(Double(rescales[k]) * inner) + centreDot
                     }
                   } else {
                     // out[k] = rescale·(step·dot + lo·pop − signOffset) + centreDot, vectorized in C.
                     Kernels.rabitqSignEstimates(
-                      dot: dot, popcount: pop, count: n, scale: rescales.baseAddress! + start, step: step, lo: lo,
+                      dot: dot, popcount: pop, count: n, scale: rescales, step: step, lo: lo,
                       offset: signOffset, add: centreDot, into: out)
                   }
                   if centreDotField != nil {
-                    for k in 0..<n { out[k] += centreDots[start + k] }
+                    for k in 0..<n { out[k] += centreDots[k] }
                   }
                   if withBounds {
                     let lowOut = lower!.baseAddress! + (start - range.lowerBound)
                     let highOut = upper!.baseAddress! + (start - range.lowerBound)
                     for k in 0..<n {
-                      let i = start + k
-                      let norm = Double(norms[i])
+                      let norm = Double(norms[k])
                       var halfWidth = 0.0
                       if norm > 0 {
                         let gamma = full
-                          ? Double(cosines[i])
-                          : min(1, norm / (Double(rescales[i]) * halfCodeNorm))
+                          ? Double(cosines[k])
+                          : min(1, norm / (Double(rescales[k]) * halfCodeNorm))
                         let spread = (max(0, 1 / (gamma * gamma) - 1)).squareRoot()
                         let main = norm * queryNorm * spread * boundScale
                         let rounding = roundingTerm * norm / gamma
@@ -210,6 +272,8 @@ extension RaBitQ {
                   }
                   start += n
                 }
+                }
+               }
               }
             }
            }

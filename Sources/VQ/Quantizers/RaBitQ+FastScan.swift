@@ -20,6 +20,16 @@ import VQKernels
 /// exactly unbiased; the bound makes it safe for re-ranking: `estimateWithBoundsFastScan` widens RaBitQ's
 /// interval by the LUT term.
 ///
+/// At B = 2 the extended plane (one bit e_i per coordinate, x̄_i = 2b_i + e_i − 3/2) is blocked too and
+/// scanned with the same tables, quantized with step 2Δ so that one byte sum weighs the sign plane twice:
+/// S = Σ_m T_m[b_m] + Σ_m T'_m[e_m] with T'_m[c] = round((L_m[c] − min_m)/(2Δ)), and
+///   est = r·(2Δ·S + 3·(Σ_m min_m − ½·Σ_i q'_i)) + ⟨c, q⟩ + ⟨o − c, c⟩
+/// is the full 2-bit estimate (r = `rescale`), within r·2·M·Δ of the exact one with the float query (each
+/// plane contributes M·Δ). Two table passes over every row cost less than the sign pass with bounds plus
+/// full estimates of the rows the bounds cannot drop, at every depth on MiniLM; from B = 3 on, B − 1
+/// extended planes would each need their own pass and the exact integer estimate of the few surviving
+/// rows wins, so the scan covers the sign plane only (`fastScanCoversFullCode`).
+///
 /// API for an index (the extended bits and every side value stay flat in `FastScanCodes.remainder`):
 /// ```swift
 /// let blocked = rabitq.makeFastScanCodes(codes)             // once, after encoding
@@ -31,25 +41,39 @@ import VQKernels
 extension RaBitQ {
   /// A query prepared for the FastScan 1-bit scan.
   public struct FastScanQuery: Sendable {
-    /// `pairCount · 32` bytes: the quantized tables, pair p = table 2p then table 2p+1.
+    /// `pairCount · 32` bytes: the quantized tables, pair p = table 2p then table 2p+1 (at B = 2 the
+    /// extended plane's tables follow the sign plane's).
     public let tables: [UInt8]
-    /// Δ: one table unit in inner-product units.
+    /// One unit of the byte sum S in ⟨x̄, q'⟩'s units: Δ (2Δ at B = 2).
     public let step: Float
-    /// Σ_m min_m − ½·Σ_i q'_i: added to Δ·S to give ⟨b − ½, q'⟩.
+    /// Added to step·S to give ⟨x̄, q'⟩: Σ_m min_m − ½·Σ_i q'_i (three times that at B = 2).
     public let offset: Float
     /// ⟨centre, q⟩ (0 without a centre).
     public let centreDot: Float
     /// ‖q‖.
     public let queryNorm: Float
-    /// M·Δ/2: the largest error of Δ·S + Σ min_m against ⟨b, q'⟩ (before the per-vector rescale).
+    /// The largest error of step·S + offset against ⟨x̄, q'⟩ (before the per-vector rescale): M·Δ/2
+    /// for the sign plane, 2·M·Δ at B = 2.
     public let lutErrorBound: Float
   }
 
-  /// The codes in FastScan blocks: the sign plane (`signBytes` bytes, 2 sub-codes each) blocked, the
-  /// extended bits and side values kept flat (`FastScanCodes.remainder`).
+  /// Whether the FastScan estimate is the full code's (B = 1, and B = 2 with its extended plane blocked
+  /// too) rather than the sign stage's (B ≥ 3).
+  public var fastScanCoversFullCode: Bool { bits <= 2 }
+
+  /// The bit planes FastScan blocks and scans: the sign plane, and at B = 2 the extended plane.
+  var fastScanPlanes: Int { bits == 2 ? 2 : 1 }
+
+  /// The side field FastScan's estimate scales by: the full code's `rescale` when the scan covers the
+  /// full code, else the sign stage's `signRescale`.
+  public var fastScanRescaleField: String { fastScanCoversFullCode ? Field.rescale : Field.signRescale }
+
+  /// The codes in FastScan blocks: the sign plane (`signBytes` bytes, 2 sub-codes each; at B = 2 also the
+  /// extended plane) blocked, the other extended bits and the side values kept flat
+  /// (`FastScanCodes.remainder`).
   public func makeFastScanCodes(_ codes: CodeBuffer) -> FastScanCodes {
     precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
-    return FastScanCodes(flat: codes, blockedBytes: signBytes)
+    return FastScanCodes(flat: codes, blockedBytes: fastScanPlanes * signBytes)
   }
 
   /// Prepares `query` for `estimateInnerProductsFastScan`: the rotation of `prepare(query:)` without its
@@ -84,7 +108,9 @@ extension RaBitQ {
     }
     let widest = range.max() ?? 0
     let step = widest / 255
-    var tables = [UInt8](repeating: 0, count: 16 * tableCount)
+    // Plane p's tables use step·weight(0)/weight(p): at B = 2 the extended plane's entries are halved.
+    let planes = fastScanPlanes
+    var tables = [UInt8](repeating: 0, count: 16 * tableCount * planes)
     if step > 0 {
       withUnsafeTemporaryAllocation(of: Double.self, capacity: 16) { entry in
         entry[0] = 0
@@ -94,20 +120,28 @@ extension RaBitQ {
             let coordinate = 4 * m + highest
             entry[c] = coordinate < D ? entry[c ^ (1 << highest)] + Double(rotated[coordinate]) : entry[c ^ (1 << highest)]
           }
-          for c in 0..<16 {
-            let level = ((entry[c] - minimum[m]) / step).rounded(.toNearestOrEven)
-            tables[16 * m + c] = UInt8(min(255, max(0, level)))
+          for plane in 0..<planes {
+            let planeStep = step * Double(1 << plane)
+            for c in 0..<16 {
+              let level = ((entry[c] - minimum[m]) / planeStep).rounded(.toNearestOrEven)
+              tables[16 * (plane * tableCount + m) + c] = UInt8(min(255, max(0, level)))
+            }
           }
         }
       }
     }
     let minimumSum = minimum.reduce(0, +)
+    // One sum unit is Δ in the sign plane's units; with the extended plane (weights 2 and 1), 2Δ in
+    // ⟨x̄, q'⟩'s units, and the offset counts Σ min − ½·Σq' once per unit of weight (3).
+    let unit = planes == 2 ? 2 * step : step
+    let offsetWeight: Double = planes == 2 ? 3 : 1
     return FastScanQuery(
-      tables: tables, step: Float(step), offset: Float(minimumSum - total / 2), centreDot: centreDot,
-      queryNorm: queryNorm, lutErrorBound: Float(Double(tableCount) * step / 2))
+      tables: tables, step: Float(unit), offset: Float(offsetWeight * (minimumSum - total / 2)), centreDot: centreDot,
+      queryNorm: queryNorm, lutErrorBound: Float(Double(planes * tableCount) * unit / 2))
   }
 
-  /// 1-bit estimates of ⟨o, q⟩ for the 32 vectors of each block in `blockRange`: `out[32·(b − start) + v]`
+  /// Estimates of ⟨o, q⟩ (the sign stage's, or the full code's when `fastScanCoversFullCode`) for the 32
+  /// vectors of each block in `blockRange`: `out[32·(b − start) + v]`
   /// for vector `32·b + v` (`out` holds `32·blockRange.count` floats; entries past `codes.count` are
   /// padding). See the extension's documentation for the formula and the error bound.
   public func estimateInnerProductsFastScan(
@@ -116,8 +150,9 @@ extension RaBitQ {
     fastScan(query, codes: codes, blockRange: blockRange, estimates: out, lower: nil, upper: nil, epsilon: epsilon)
   }
 
-  /// Estimates and an interval per vector: RaBitQ's sign-stage bound (as `estimateWithBounds(stage:
-  /// .sign)`, without the query-rounding term: the float query is used) plus the LUT term r·M·Δ/2.
+  /// Estimates and an interval per vector: RaBitQ's bound for the scanned code (as `estimateWithBounds`
+  /// with `stage: .sign`, or `.full` at B ≤ 2, without the query-rounding term: the float query is used)
+  /// plus the LUT term r·`lutErrorBound`.
   public func estimateWithBoundsFastScan(
     _ query: FastScanQuery, codes: FastScanCodes, blockRange: Range<Int>, epsilon: Double? = nil,
     estimates: UnsafeMutableBufferPointer<Float>, lower: UnsafeMutableBufferPointer<Float>,
@@ -134,8 +169,9 @@ extension RaBitQ {
     _ query: FastScanQuery, codes: FastScanCodes, blockRange: Range<Int>, estimates: UnsafeMutableBufferPointer<Float>,
     lower: UnsafeMutableBufferPointer<Float>?, upper: UnsafeMutableBufferPointer<Float>?, epsilon: Double
   ) {
-    precondition(codes.layout == layout && codes.blockedBytes == signBytes, "codes were not made by makeFastScanCodes of this quantizer")
-    precondition(query.tables.count == 32 * signBytes, "query was not prepared by this quantizer")
+    precondition(codes.layout == layout && codes.blockedBytes == fastScanPlanes * signBytes,
+                 "codes were not made by makeFastScanCodes of this quantizer")
+    precondition(query.tables.count == 32 * fastScanPlanes * signBytes, "query was not prepared by this quantizer")
     precondition(blockRange.lowerBound >= 0 && blockRange.upperBound <= codes.blockCount,
                  "block range \(blockRange) outside 0..<\(codes.blockCount)")
     let outputs = 32 * blockRange.count
@@ -143,7 +179,8 @@ extension RaBitQ {
                  "output buffers shorter than 32 per block")
     guard !blockRange.isEmpty else { return }
     let remainder = codes.remainder
-    let rescaleField = remainder.sideIndex(bits == 1 ? Field.rescale : Field.signRescale)
+    let rescaleField = remainder.sideIndex(fastScanRescaleField)
+    let cosineField = bits == 2 ? remainder.sideIndex(Field.cosine) : rescaleField
     let centreDotField = layout.sideFields.firstIndex(of: Field.centreDot)
     let count = codes.count, pairs = codes.pairCount, bytesPerBlock = codes.bytesPerBlock
     let step = query.step, offset = query.offset, centreDot = query.centreDot
@@ -155,6 +192,7 @@ extension RaBitQ {
       query.tables.withUnsafeBufferPointer { tables in
         remainder.withUnsafeSide(0) { norms in
           remainder.withUnsafeSide(rescaleField) { rescales in
+           remainder.withUnsafeSide(cosineField) { cosines in
            remainder.withUnsafeSide(centreDotField ?? 0) { centreDots in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 32 * chunk) { sums in
               var block = blockRange.lowerBound
@@ -177,7 +215,8 @@ extension RaBitQ {
                       let i = first + k
                       let norm = Double(norms[i]), rescale = Double(rescales[i])
                       if norm > 0, rescale > 0 {
-                        let gamma = min(1, norm / (rescale * halfCodeNorm))
+                        // γ of the scanned code: stored for the 2-bit code, from ‖x̄‖ = √D/2 for the sign plane.
+                        let gamma = bits == 2 ? Double(cosines[i]) : min(1, norm / (rescale * halfCodeNorm))
                         let spread = max(0, 1 / (gamma * gamma) - 1).squareRoot()
                         halfWidth = norm * queryNorm * spread * boundScale + rescale * lutBound
                       }
@@ -189,6 +228,7 @@ extension RaBitQ {
                 block += n
               }
             }
+           }
            }
           }
         }
