@@ -3,7 +3,8 @@
 
 For RaBitQ at 1, 2 and 4 bits, flat and IVF, at re-rank depths 1, 2, 4 and 10 (the best r*10 candidates
 re-scored with the original vectors), this script
-  - builds `vq index build --spec rabitq:bits=B [--ivf N]` (flat also with centre=mean; IVF also with
+  - builds `vq index build --spec rabitq:bits=B [--ivf N]` (flat also with centre=mean, and at B = 1 with
+    centre=mean,bound=none, FAISS's bytes; IVF also with
     --no-centre-corrections and with --spherical) and times `vq index search --threads 1`,
   - builds FAISS's IndexRaBitQ / IndexRaBitQFastScan / IndexIVFRaBitQ (with a random rotation in front,
     "RR,", as swift-vq rotates, and query bits qb), wrapped in IndexRefineFlat(k_factor = r) for re-ranking,
@@ -130,6 +131,9 @@ def main():
             rows += vq_rows(args, folder, bits, 0, reranks, [1])
             # Centred on the data mean, as FAISS's flat IndexRaBitQ (4 more bytes: the exact ⟨o − c, c⟩).
             rows += vq_rows(args, folder, bits, 0, reranks, [1], ",centre=mean")
+            if bits == 1:
+                # Without ‖x − c‖ (no error bound): FAISS IndexRaBitQ's bytes, the same estimates.
+                rows += vq_rows(args, folder, bits, 0, reranks, [1], ",centre=mean,bound=none")
             rows += faiss_rows(args, xb, xq, gt, bits, 0, False, reranks, [1])
             rows += faiss_rows(args, xb, xq, gt, bits, 0, True, reranks, [1])
             if args.lists:

@@ -80,7 +80,7 @@ enum FAISSRaBitQ {
     let multiBit = exBits > 0
     let codeSize = signBytes + (multiBit ? 12 + exBytes + 8 : 8)
     var codes = [UInt8](repeating: 0, count: n * codeSize)
-    let norms = index.codes.side(RaBitQ.Field.norm)
+    let norms = rabitq.storesNorm ? index.codes.side(RaBitQ.Field.norm) : nil
     let signRescales = index.codes.side(multiBit ? RaBitQ.Field.signRescale : RaBitQ.Field.rescale)
     let rescales = index.codes.side(RaBitQ.Field.rescale)
     let rootD = Double(D).squareRoot()
@@ -113,8 +113,8 @@ enum FAISSRaBitQ {
           }
         }
         let centreSquares = centroidSquares[rotatedCentroids == nil ? 0 : list]
-        let norm = Double(norms[row])
-        let squaredNorm: Double = index.metric == .l2 ? Double(index.squaredNorms?[row] ?? norms[row] * norms[row]) : 0
+        let norm = Double(norms?[row] ?? .nan)
+        let squaredNorm: Double = index.metric == .l2 ? (index.squaredNorms.map { Double($0[row]) } ?? norm * norm) : 0
         let signRescale = Double(signRescales[row]), rescale = Double(rescales[row])
         // With centre corrections κ the index's estimate uses the exact ⟨c, r⟩ = κ + rescale·⟨x̄, P·c⟩ in
         // place of the code's estimate of it, in both stages: FAISS's own centred factors.

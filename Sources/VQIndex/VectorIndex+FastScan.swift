@@ -25,7 +25,8 @@ struct FastScanState: Sendable {
 
   init(_ rabitq: RaBitQ, codes: CodeBuffer, listOffsets: [Int]) {
     lists = (0..<(listOffsets.count - 1)).map { l in rabitq.makeFastScanCodes(codes.slice(listOffsets[l]..<listOffsets[l + 1])) }
-    let norms = codes.side(RaBitQ.Field.norm)
+    // Without ‖r‖ (`bound=none`, B = 1) no row has a bound; B = 1 never screens by it.
+    let norms = rabitq.storesNorm ? codes.side(RaBitQ.Field.norm) : [Float](repeating: .infinity, count: codes.count)
     let rescales = codes.side(rabitq.fastScanRescaleField)
     self.rescales = rescales
     let cosines = rabitq.bits == 2 ? codes.side(RaBitQ.Field.cosine) : nil

@@ -181,6 +181,17 @@ struct VectorIndexTests {
     #expect(throws: VQError.self) { try eden.search(data.queries[row: 0], parameters: SearchParameters(scan: .fastScan)) }
   }
 
+  @Test("rabitq:bits=1,centre=mean,bound=none: FAISS IndexRaBitQ's 56 bytes at d = 384, the same results as with the bound")
+  func boundNoneIndexIsFAISSSized() throws {
+    let data = try #require(IndexTestData.miniLM)
+    let kept = try Self.flat("rabitq:bits=1,centre=mean"), dropped = try Self.flat("rabitq:bits=1,centre=mean,bound=none")
+    #expect(dropped.bytesPerVector == 56 && kept.bytesPerVector == 60)
+    for rerank in [0, 2] {
+      let parameters = SearchParameters(k: 10, rerank: rerank)
+      #expect(try kept.search(data.queries, parameters: parameters) == dropped.search(data.queries, parameters: parameters))
+    }
+  }
+
   @Test("bad input is refused with a message naming it")
   func badInput() throws {
     let data = try #require(IndexTestData.miniLM)

@@ -347,6 +347,55 @@ import VQTestSupport
 
   // MARK: Bounds
 
+  /// `bound=none` (B = 1) drops ‖r‖ and nothing else: 4 bytes less per vector (56 at d = 384 with a
+  /// centre: FAISS IndexRaBitQ's 48 + 8), the same estimates bit for bit (bit-plane and FastScan), bounds
+  /// (−∞, ∞), cosines NaN, and the unbiased decode: the same direction as the MSE decode, 1/γ² as long.
+  /// From 2 bits on the spec is refused (the index screens with the sign stage's bound there).
+  @Test func boundNoneDropsOnlyTheNorm() throws {
+    let d = 384
+    let x = TestData.gaussian(count: 100, dimension: d, seed: 21)
+    let query = TestData.gaussian(count: 1, dimension: d, seed: 22)[row: 0]
+    for centre in ["none", "mean"] {
+      var kept = try RaBitQ("rabitq:bits=1,centre=\(centre)", dimension: d)
+      var dropped = try RaBitQ("rabitq:bits=1,centre=\(centre),bound=none", dimension: d)
+      try kept.fit(x)
+      try dropped.fit(x)
+      #expect(!dropped.storesNorm && kept.storesNorm)
+      let a = try kept.encode(x), b = try dropped.encode(x)
+      #expect(b.layout.bytesPerVector == a.layout.bytesPerVector - 4)
+      #expect(b.layout.bytesPerVector == (centre == "mean" ? 56 : 52))
+      #expect(!b.layout.sideFields.contains(RaBitQ.Field.norm))
+      let pa = try kept.prepare(query: query), pb = try dropped.prepare(query: query)
+      #expect(kept.estimateInnerProducts(pa, codes: a).map(\.bitPattern) == dropped.estimateInnerProducts(pb, codes: b).map(\.bitPattern))
+      let fastA = kept.makeFastScanCodes(a), fastB = dropped.makeFastScanCodes(b)
+      var ea = [Float](repeating: 0, count: 32 * fastA.blockCount), eb = ea
+      ea.withUnsafeMutableBufferPointer {
+        kept.estimateInnerProductsFastScan(kept.prepareFastScan(pa), codes: fastA, blockRange: 0..<fastA.blockCount, into: $0)
+      }
+      eb.withUnsafeMutableBufferPointer {
+        dropped.estimateInnerProductsFastScan(dropped.prepareFastScan(pb), codes: fastB, blockRange: 0..<fastB.blockCount, into: $0)
+      }
+      #expect(ea.map(\.bitPattern) == eb.map(\.bitPattern))
+      let bounds = dropped.estimateWithBounds(pb, codes: b)
+      #expect(bounds.lower.allSatisfy { $0 == -.infinity } && bounds.upper.allSatisfy { $0 == .infinity })
+      #expect(dropped.cosines(b).allSatisfy { $0.isNaN })
+      let c = kept.centre ?? [Float](repeating: 0, count: d)
+      let mse = try kept.decode(a), unbiased = try dropped.decode(b)
+      let gammas = kept.cosines(a)
+      for i in 0..<x.count {
+        var dot = 0.0, mm = 0.0, uu = 0.0
+        for j in 0..<d {
+          let m = Double(mse[row: i][j] - c[j]), u = Double(unbiased[row: i][j] - c[j])
+          dot += m * u; mm += m * m; uu += u * u
+        }
+        let gamma = Double(gammas[i])
+        #expect(dot / (mm * uu).squareRoot() > 1 - 1e-5, "row \(i): decodes point different ways")
+        #expect(abs((uu / mm).squareRoot() * gamma * gamma - 1) < 1e-4, "row \(i): unbiased/MSE length ≠ 1/γ²")
+      }
+    }
+    #expect(throws: VQError.self) { try RaBitQ("rabitq:bits=2,bound=none", dimension: d) }
+  }
+
   /// Estimates of a row list (out of order, with repeats, more rows than one scan chunk) are the
   /// estimates of those rows from the whole buffer, bit for bit: the gathered chunk runs the same kernels
   /// on the same bytes and side values.

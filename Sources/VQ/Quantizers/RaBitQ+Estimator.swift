@@ -123,11 +123,12 @@ extension RaBitQ {
   }
 
   /// The cosine γ = ⟨x̄, y⟩/(‖x̄‖·‖y‖) between each rotated vector and its code (RaBitQ's ⟨ō, o⟩):
-  /// E γ ≈ √(2/π) at one bit, → 1 with more bits. 0 for a zero vector.
+  /// E γ ≈ √(2/π) at one bit, → 1 with more bits. 0 for a zero vector; NaN without ‖r‖ (`bound=none`).
   public func cosines(_ codes: CodeBuffer, stage: Stage = .full) -> [Float] {
     precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
-    let norms = codes.side(Field.norm)
     if bits > 1, stage == .full { return codes.side(Field.cosine) }
+    guard storesNorm else { return [Float](repeating: .nan, count: codes.count) }
+    let norms = codes.side(Field.norm)
     let rescales = codes.side(bits == 1 ? Field.rescale : Field.signRescale)
     let half = Double(paddedDimension).squareRoot() / 2
     return (0..<codes.count).map { i in
@@ -172,6 +173,7 @@ extension RaBitQ {
     let rescaleField = layout.sideFields.firstIndex(of: full || bits == 1 ? Field.rescale : Field.signRescale)!
     let cosineField = full ? layout.sideFields.firstIndex(of: Field.cosine)! : rescaleField
     let centreDotField = layout.sideFields.firstIndex(of: Field.centreDot)
+    let normField = layout.sideFields.firstIndex(of: Field.norm)
     let withBounds = lower != nil && upper != nil
     let boundScale = epsilon / Double(max(D - 1, 1)).squareRoot()
     let halfCodeNorm = Double(D).squareRoot() / 2
@@ -180,7 +182,7 @@ extension RaBitQ {
     let bytesPerCode = layout.bytesPerCode, signBytes = signBytes, extendedBits = extendedBits
 
     codes.withUnsafeCodes { codeBytes in
-      codes.withUnsafeSide(0) { allNorms in
+      codes.withUnsafeSide(normField ?? 0) { allNorms in
         codes.withUnsafeSide(rescaleField) { allRescales in
           codes.withUnsafeSide(cosineField) { allCosines in
            codes.withUnsafeSide(centreDotField ?? 0) { allCentreDots in
@@ -255,8 +257,9 @@ extension RaBitQ {
                     let lowOut = lower!.baseAddress! + (start - range.lowerBound)
                     let highOut = upper!.baseAddress! + (start - range.lowerBound)
                     for k in 0..<n {
-                      let norm = Double(norms[k])
-                      var halfWidth = 0.0
+                      // Without ‖r‖ (`bound=none`) there is no bound: the interval is (−∞, ∞).
+                      let norm = normField == nil ? Double.nan : Double(norms[k])
+                      var halfWidth = normField == nil ? Double.infinity : 0.0
                       if norm > 0 {
                         let gamma = full
                           ? Double(cosines[k])

@@ -182,6 +182,7 @@ extension RaBitQ {
     let rescaleField = remainder.sideIndex(fastScanRescaleField)
     let cosineField = bits == 2 ? remainder.sideIndex(Field.cosine) : rescaleField
     let centreDotField = layout.sideFields.firstIndex(of: Field.centreDot)
+    let normField = layout.sideFields.firstIndex(of: Field.norm)
     let count = codes.count, pairs = codes.pairCount, bytesPerBlock = codes.bytesPerBlock
     let step = query.step, offset = query.offset, centreDot = query.centreDot
     let lutBound = Double(query.lutErrorBound)
@@ -190,7 +191,7 @@ extension RaBitQ {
     let chunk = Self.fastScanChunk
     codes.withUnsafeBlocks { blocks in
       query.tables.withUnsafeBufferPointer { tables in
-        remainder.withUnsafeSide(0) { norms in
+        remainder.withUnsafeSide(normField ?? 0) { norms in
           remainder.withUnsafeSide(rescaleField) { rescales in
            remainder.withUnsafeSide(cosineField) { cosines in
            remainder.withUnsafeSide(centreDotField ?? 0) { centreDots in
@@ -210,8 +211,9 @@ extension RaBitQ {
                 for k in valid..<(32 * n) { out[k] = centreDot }
                 if let lower, let upper {
                   for k in 0..<(32 * n) {
-                    var halfWidth = 0.0
-                    if k < valid {
+                    // Without ‖r‖ (`bound=none`) there is no bound: the interval is (−∞, ∞).
+                    var halfWidth = normField == nil ? Double.infinity : 0.0
+                    if k < valid, normField != nil {
                       let i = first + k
                       let norm = Double(norms[i]), rescale = Double(rescales[i])
                       if norm > 0, rescale > 0 {

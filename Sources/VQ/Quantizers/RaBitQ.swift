@@ -32,6 +32,10 @@ import VQKernels
 /// - B ≥ 2: `norm`, `signRescale` (the sign plane's own rescale, for a cheap first pass and its bound),
 ///   `rescale` (the full code's) and `cosine` (γ of the full code).
 /// - With a centre (`centre=mean`, or one given at construction), also `centreDot` = ⟨r, c⟩, exact.
+/// - `bound=none` (B = 1 only) drops `norm`: 4 bytes less per vector, the bytes of FAISS's IndexRaBitQ
+///   (48 + 8 at d = 384 with a centre). The estimates are the same bits (they use only `rescale` and
+///   `centreDot`); what goes is what needs ‖r‖: the error bound (`estimateWithBounds` returns ±∞) and
+///   the MSE-optimal decode (decode then uses the unbiased scale, r̂ = P^T·rescale·x̄, whose norm is ‖r‖/γ).
 ///
 /// Centred estimate (as FAISS's IndexRaBitQ): ⟨o, q⟩ = ⟨c, q⟩ + ⟨r, c⟩ + ⟨r, q − c⟩, with only the last
 /// term estimated, from the rotated centred query P·(q − c). Estimating ⟨r, q⟩ from P·q instead would also
@@ -52,7 +56,16 @@ public struct RaBitQ: VectorQuantizer {
       SpecParameter(
         "centre", .choice(["none", "mean"]), default: "none",
         summary: "quantize x − c: none (c = 0, data-oblivious) or the mean of the fit sample (as FAISS's IndexRaBitQ)"),
-    ] + Rotations.parameters(defaultKind: .hadamard)
+      SpecParameter(
+        "bound", .choice(["stored", "none"]), default: "stored",
+        summary: "stored: keep ‖x − c‖ for the error bound and the MSE decode; none (bits=1): 4 bytes less, same estimates, no bound"),
+    ] + Rotations.parameters(defaultKind: .hadamard),
+    validate: { spec in
+      if spec.string("bound") == "none" && spec.int("bits") != 1 {
+        throw VQError.invalidSpec(
+          "rabitq: bound=none needs bits=1, got bits=\(spec.int("bits")) (from 2 bits on the index screens with the sign stage's bound)")
+      }
+    }
   ) { spec, dimension in RaBitQ(spec: spec, dimension: dimension) }
 
   /// The largest query precision (the extended kernel takes query values below 2^15).
@@ -98,6 +111,10 @@ public struct RaBitQ: VectorQuantizer {
   /// Whether codes carry `centreDot` and queries are centred (a centre is given or learnt).
   public var isCentred: Bool { centre != nil || learnsCentre }
 
+  /// Whether codes carry `norm` (‖r‖), which the error bound and the MSE-optimal decode need
+  /// (`bound=stored`, the default).
+  public var storesNorm: Bool { spec.string("bound") != "none" }
+
   /// The stream the query's randomized rounding draws from (mixed with a hash of the query).
   static let queryRoundingStream: UInt64 = 0x5241_4251_5152   // "RABQQR"
 
@@ -112,9 +129,8 @@ public struct RaBitQ: VectorQuantizer {
     rotation = Rotations.make(spec, dimension: dimension)
     self.centre = centre
     let D = rotation.outputDimension
-    let fields = (bits == 1
-      ? [Field.norm, Field.rescale]
-      : [Field.norm, Field.signRescale, Field.rescale, Field.cosine])
+    let fields = (spec.string("bound") == "none" ? [] : [Field.norm])
+      + (bits == 1 ? [Field.rescale] : [Field.signRescale, Field.rescale, Field.cosine])
       + (centre != nil || spec.string("centre") == "mean" ? [Field.centreDot] : [])
     layout = CodeLayout(
       bytesPerCode: (D + 7) / 8 + CodeLayout.packedBytes(count: D, bits: bits - 1), sideFields: fields)
@@ -170,6 +186,9 @@ public struct RaBitQ: VectorQuantizer {
     let D = paddedDimension, d = dimension, n = x.count
     let chunk = min(n, 64)
     var factors = [[Float]](repeating: [Float](repeating: 0, count: n), count: layout.sideFields.count)
+    let fields = layout.sideFields
+    let normField = fields.firstIndex(of: Field.norm), rescaleField = fields.firstIndex(of: Field.rescale)!
+    let signRescaleField = fields.firstIndex(of: Field.signRescale), cosineField = fields.firstIndex(of: Field.cosine)
     var search = RaBitQRescaleSearch(dimension: D, extendedBits: extendedBits)
     var residual = [Float](repeating: 0, count: centre == nil ? 0 : chunk * d)
     var rotated = [Float](repeating: 0, count: chunk * D)
@@ -201,13 +220,11 @@ public struct RaBitQ: VectorQuantizer {
               let f = encodeRow(
                 y.baseAddress! + row * D, into: codeBytes.baseAddress! + (start + row) * bytesPerCode, search: &search)
               let i = start + row
-              factors[0][i] = f.norm
-              if bits == 1 {
-                factors[1][i] = f.rescale
-              } else {
-                factors[1][i] = f.signRescale
-                factors[2][i] = f.rescale
-                factors[3][i] = f.cosine
+              if let normField { factors[normField][i] = f.norm }
+              factors[rescaleField][i] = f.rescale
+              if bits > 1 {
+                factors[signRescaleField!][i] = f.signRescale
+                factors[cosineField!][i] = f.cosine
               }
             }
             start += rows
@@ -255,7 +272,7 @@ public struct RaBitQ: VectorQuantizer {
   /// Reconstructs each vector with the MSE-optimal (biased) scale: r̂ = P^T·(⟨x̄, y⟩/‖x̄‖²)·x̄, the
   /// projection of the rotated vector on its code direction (‖r̂‖ = γ‖r‖, normalized MSE 1 − γ²;
   /// rotation.md §1). The estimator uses the unbiased scale ‖r‖²/⟨x̄, y⟩ instead; decoding with it
-  /// would inflate norms by 1/γ.
+  /// would inflate norms by 1/γ, and is what `bound=none` codes (no ‖r‖) decode with.
   public func decode(_ codes: CodeBuffer, into out: inout VectorBatch) throws {
     try checkFitted()
     try validateCodes(codes)
@@ -263,7 +280,7 @@ public struct RaBitQ: VectorQuantizer {
     guard codes.count > 0 else { return }
     let D = paddedDimension, d = dimension, n = codes.count
     let chunk = min(n, 64)
-    let norms = codes.side(Field.norm), rescales = codes.side(Field.rescale)
+    let norms = storesNorm ? codes.side(Field.norm) : nil, rescales = codes.side(Field.rescale)
     var rotated = [Float](repeating: 0, count: chunk * D)
     let bytesPerCode = layout.bytesPerCode
     codes.withUnsafeCodes { codeBytes in
@@ -282,8 +299,9 @@ public struct RaBitQ: VectorQuantizer {
                 target[j] = value
                 codeSquares += Double(value) * Double(value)
               }
-              let norm = Double(norms[i]), rescale = Double(rescales[i])
-              let scale = rescale > 0 ? Float(norm * norm / (rescale * codeSquares)) : 0
+              let rescale = Double(rescales[i])
+              // Without ‖r‖ (`bound=none`): the unbiased scale.
+              let scale = rescale <= 0 ? 0 : norms.map { Float(Double($0[i]) * Double($0[i]) / (rescale * codeSquares)) } ?? Float(rescale)
               for j in 0..<D { target[j] *= scale }
             }
             rotation.applyInverse(y.baseAddress!, count: rows, into: output.baseAddress! + start * d)
