@@ -204,18 +204,23 @@ extension VectorIndex {
     into best: inout BestCandidates
   ) {
     let n = rows.count, first = rows.lowerBound
+    // Side arrays from pointers at the block's first row: indexing with `first + k` (overflow-checked)
+    // kept these loops scalar.
     if let centreCorrections {
-      centreCorrections.withUnsafeBufferPointer { kappa in
-        for k in 0..<n { estimates[k] = (estimates[k] + offset) + kappa[first + k] }
+      centreCorrections.withUnsafeBufferPointer { all in
+        let kappa = all.baseAddress! + first
+        for k in 0..<n { estimates[k] = (estimates[k] + offset) + kappa[k] }
       }
       if metric == .l2 {
-        squaredNorms!.withUnsafeBufferPointer { norms in
-          for k in 0..<n { estimates[k] = 2 * estimates[k] - norms[first + k] }
+        squaredNorms!.withUnsafeBufferPointer { all in
+          let norms = all.baseAddress! + first
+          for k in 0..<n { estimates[k] = 2 * estimates[k] - norms[k] }
         }
       }
     } else if metric == .l2 {
-      squaredNorms!.withUnsafeBufferPointer { norms in
-        for k in 0..<n { estimates[k] = 2 * (estimates[k] + offset) - norms[first + k] }
+      squaredNorms!.withUnsafeBufferPointer { all in
+        let norms = all.baseAddress! + first
+        for k in 0..<n { estimates[k] = 2 * (estimates[k] + offset) - norms[k] }
       }
     } else if offset != 0 {
       for k in 0..<n { estimates[k] += offset }
