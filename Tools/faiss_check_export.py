@@ -14,15 +14,13 @@ import sys
 
 import numpy as np
 
+from vecs import read_vecs
+
 
 def read_vectors(path):
     if path.endswith(".npy"):
         return np.ascontiguousarray(np.load(path), dtype=np.float32)
-    raw = np.fromfile(path, dtype=np.int32)
-    if raw.size == 0:
-        raise ValueError(f"{path}: empty file")
-    d = int(raw[0])
-    return np.ascontiguousarray(raw.reshape(-1, d + 1)[:, 1:].view(np.float32))
+    return read_vecs(path, np.float32)
 
 
 def innermost_ivf(index, faiss):

@@ -13,7 +13,7 @@ ten ids of groundtruth.ivecs). nmse = mean ||x - decode(encode(x))||^2 / ||x||^2
 `vq bench --peer faiss` runs this script on the data it measured.
 
 Usage:  python3 Tools/faiss_peer.py --data Data/minilm-small RaBitQ@qb=8 RaBitQ4@qb=8 RR,SQtqmse2
-Needs:  pip install faiss-cpu numpy   (.ci/run installs them)
+Needs:  pip install faiss-cpu numpy   (.ci/run installs them), and Tools/vecs.py beside this script
 """
 import argparse
 import json
@@ -23,23 +23,12 @@ import time
 
 import numpy as np
 
+from vecs import read_vecs
+
 try:
     import faiss
 except ImportError:
     sys.exit("error: faiss is not installed (pip install faiss-cpu)")
-
-
-def read_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    if raw.size == 0:
-        sys.exit(f"error: {path}: empty file")
-    d = int(raw[0])
-    if raw.size % (d + 1) != 0:
-        sys.exit(f"error: {path}: truncated")
-    rows = raw.reshape(-1, d + 1)
-    if not (rows[:, 0] == d).all():
-        sys.exit(f"error: {path}: inconsistent dimensions")
-    return np.ascontiguousarray(rows[:, 1:]).view(dtype)
 
 
 def measure(factory, xb, xq, gt):
@@ -83,9 +72,12 @@ def main():
     parser.add_argument("factories", nargs="+")
     args = parser.parse_args()
     faiss.omp_set_num_threads(args.threads)
-    xb = read_vecs(os.path.join(args.data, "base.fvecs"), np.float32)
-    xq = read_vecs(os.path.join(args.data, "query.fvecs"), np.float32)
-    gt = read_vecs(os.path.join(args.data, "groundtruth.ivecs"), np.int32)
+    try:
+        xb = read_vecs(os.path.join(args.data, "base.fvecs"), np.float32)
+        xq = read_vecs(os.path.join(args.data, "query.fvecs"), np.float32)
+        gt = read_vecs(os.path.join(args.data, "groundtruth.ivecs"), np.int32)
+    except ValueError as problem:
+        sys.exit(f"error: {problem}")
     results = {f: measure(f, xb, xq, gt) for f in args.factories}
     json.dump({
         "faiss_version": faiss.__version__,

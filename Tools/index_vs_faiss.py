@@ -26,21 +26,12 @@ import time
 
 import numpy as np
 
+from vecs import read_vecs, recall_at_10
+
 try:
     import faiss
 except ImportError:
     sys.exit("error: faiss is not installed (pip install faiss-cpu)")
-
-
-def read_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    d = int(raw[0])
-    rows = raw.reshape(-1, d + 1)
-    return np.ascontiguousarray(rows[:, 1:]).view(dtype)
-
-
-def recall_at_10(ids, gt):
-    return float(np.mean([len(set(ids[i][:10].tolist()) & set(gt[i][:10].tolist())) / 10 for i in range(len(ids))]))
 
 
 def vq_rows(args, folder, bits, lists, reranks, nprobes, extra="", flags=()):
