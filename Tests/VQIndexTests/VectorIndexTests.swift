@@ -74,25 +74,34 @@ struct VectorIndexTests {
     #expect(few > 0.5)
   }
 
-  @Test("an allow-list filter is respected and the result is the filtered brute force")
-  func filter() throws {
+  /// fp32 with re-ranking gives the filtered brute force exactly. RaBitQ's scans (B = 1, 2: FastScan
+  /// ranking; B = 3: bounds, then full estimates) return only allowed ids, every allowed id when fewer
+  /// than k are, and re-ranked ×10 nearly the filtered brute force: top-10 overlap over 100 queries
+  /// measured 0.999 (B = 1), 1.0 (B = 2, 3); the floor 0.98 leaves room for a different rotation.
+  @Test("an allow-list filter is respected and the result is the filtered brute force",
+        arguments: ["fp32", "rabitq:bits=1", "rabitq:bits=2", "rabitq:bits=3"])
+  func filter(spec: String) throws {
     let data = try #require(IndexTestData.miniLM)
-    let index = try Self.flat("fp32")
+    let index = try Self.flat(spec)
     let allowed = IDFilter(allowing: stride(from: UInt64(0), to: 2000, by: 3))
-    for q in 0..<10 {
-      let hits = try index.search(data.queries[row: q], parameters: SearchParameters(k: 10, rerank: 2, filter: allowed))
+    var shared = 0
+    for q in 0..<100 {
+      let hits = try index.search(data.queries[row: q], parameters: SearchParameters(k: 10, rerank: 10, filter: allowed))
       #expect(hits.allSatisfy { $0.id % 3 == 0 })
       let expected = IndexTestData.bruteForce(data.base, query: data.queries[row: q], k: 10, metric: .innerProduct) { $0 % 3 == 0 }
-      #expect(hits.map(\.id) == expected)
+      if spec == "fp32" { #expect(hits.map(\.id) == expected) }
+      shared += Set(hits.map(\.id)).intersection(expected).count
     }
+    #expect(Double(shared) / 1000 >= 0.98, "\(spec): filtered top-10 overlap \(Double(shared) / 1000)")
     let few = IDFilter(allowing: [5, 17])
     #expect(try index.search(data.queries[row: 0], parameters: SearchParameters(k: 10, filter: few)).map(\.id).sorted() == [5, 17])
   }
 
-  @Test("delete removes ids from results at once; compact keeps every result; deleting twice is refused")
-  func deleteAndCompact() throws {
+  @Test("delete removes ids from results at once; compact keeps every result; deleting twice is refused",
+        arguments: ["rabitq:bits=2", "rabitq:bits=3"])
+  func deleteAndCompact(spec: String) throws {
     let data = try #require(IndexTestData.miniLM)
-    var index = try Self.flat("rabitq:bits=2")
+    var index = try Self.flat(spec)
     let parameters = SearchParameters(k: 10, rerank: 4)
     let before = try index.search(data.queries, parameters: parameters)
     let victims = Array(Set(before.prefix(20).flatMap { $0.prefix(3).map(\.id) }))
