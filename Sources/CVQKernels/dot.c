@@ -77,3 +77,11 @@ void cvq_dot_rows(const float *x, const float *rows, size_t count, size_t d, flo
 #endif
   dot_rows_portable(x, rows, count, d, out);
 }
+
+void cvq_prefetch_rows(const void *base, size_t stride, const long *rows, size_t count, size_t bytes) {
+  const char *start = (const char *)base;
+  for (size_t i = 0; i < count; i++) {
+    const char *row = start + (size_t)rows[i] * stride;
+    for (size_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(row + offset, 0, 2);
+  }
+}

@@ -10,6 +10,15 @@ extension Kernels {
     precondition(count >= 0 && dimension >= 0)
     cvq_dot_rows(x, rows, count, dimension, out)
   }
+
+  /// Asks for the first `bytes` bytes of each row `rows[k]` of the table at `base` (rows `stride` bytes
+  /// apart) to be brought toward the caches: a hint with no result, so that scattered rows read next
+  /// (re-ranking's original vectors) arrive in parallel rather than one memory latency each.
+  public static func prefetchRows(_ base: UnsafeRawPointer, stride: Int, rows: UnsafeBufferPointer<Int>, bytes: Int) {
+    precondition(stride >= 0 && bytes >= 0)
+    guard let first = rows.baseAddress, !rows.isEmpty else { return }
+    cvq_prefetch_rows(base, stride, first, rows.count, bytes)
+  }
 }
 
 /// The scalar specification of `Kernels.dotRows`: 16 running sums s[j mod 16], each updated in order of

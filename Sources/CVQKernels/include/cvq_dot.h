@@ -14,6 +14,11 @@ extern "C" {
 /// s[l] += s[l + w] for w = 8, 4, 2, 1; out[c] = s[0].
 void cvq_dot_rows(const float *x, const float *rows, size_t count, size_t d, float *out);
 
+/// A hint, no result: asks the cache hierarchy for the first `bytes` bytes at base + row·stride for each
+/// of `rows[0..<count]` (prefetch for reading into L2), so scattered rows about to be read (re-ranking's
+/// original vectors) arrive in parallel instead of one memory latency after another.
+void cvq_prefetch_rows(const void *base, size_t stride, const long *rows, size_t count, size_t bytes);
+
 #ifdef __cplusplus
 }
 #endif
