@@ -207,7 +207,7 @@ static void check_rabitq(void) {
 }
 
 static void check_fastscan(void) {
-  const size_t pair_counts[] = {1, 2, 3, 16, 64, 127, 128, 129, 200};
+  const size_t pair_counts[] = {1, 2, 3, 16, 64, 127, 128, 129, 200, 511, 512, 513};
   for (size_t pi = 0; pi < sizeof pair_counts / sizeof pair_counts[0]; pi++) {
     size_t pairs = pair_counts[pi];
     for (size_t blocks = 1; blocks <= 3; blocks++) {
@@ -215,6 +215,9 @@ static void check_fastscan(void) {
       char name[96];
       snprintf(name, sizeof name, "fastscan_accumulate pairs=%zu blocks=%zu", pairs, blocks);
       AT_EVERY_LEVEL(blocks * 32 * sizeof(uint32_t), name, out, cvq_fastscan_accumulate(codes, blocks, pairs, luts, (uint32_t *)out));
+      for (size_t i = 0; i < pairs * 32; i++) luts[i] &= 127;   // the narrow kernel's 7-bit tables
+      snprintf(name, sizeof name, "fastscan_accumulate_narrow pairs=%zu blocks=%zu", pairs, blocks);
+      AT_EVERY_LEVEL(blocks * 32 * sizeof(uint32_t), name, out, cvq_fastscan_accumulate_narrow(codes, blocks, pairs, luts, (uint32_t *)out));
       free(codes); free(luts);
     }
   }

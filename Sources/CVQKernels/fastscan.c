@@ -71,6 +71,60 @@ CVQ_FASTSCAN_BODY void fastscan_block_avx2(const uint8_t *block, size_t pairCoun
   for (int q = 0; q < 4; q++) _mm256_storeu_si256((__m256i *)(out + 8 * q), total[q]);
 }
 
+/// Pairs summed in 16-bit lanes before a flush with 7-bit tables: each half-lane adds at most 127 per pair,
+/// so after 512 pairs a lane's true sum is ≤ 65,024 < 2^16.
+#define CVQ_FASTSCAN_FLUSH_NARROW 512
+
+/// One block with 7-bit tables: per two pairs the two look-ups of each nibble half add as bytes (≤ 254,
+/// no carry), then go into the 16-bit even/odd accumulators once; an odd last pair goes in alone.
+CVQ_FASTSCAN_BODY void fastscan_block_narrow_avx2(const uint8_t *block, size_t pairCount, const uint8_t *luts,
+                                                  uint32_t *out) {
+  const __m256i low = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+  __m256i total[4] = {zero, zero, zero, zero};
+  size_t p = 0;
+  while (p < pairCount) {
+    const size_t end = pairCount - p > CVQ_FASTSCAN_FLUSH_NARROW ? p + CVQ_FASTSCAN_FLUSH_NARROW : pairCount;
+    __m256i evenLow = zero, oddLow = zero, evenHigh = zero, oddHigh = zero;
+    for (; p < end; p += 2) {
+      const __m256i codes0 = _mm256_loadu_si256((const __m256i *)(block + 32 * p));
+      const __m256i lut0 = _mm256_loadu_si256((const __m256i *)(luts + 32 * p));
+      __m256i lowHits = _mm256_shuffle_epi8(lut0, _mm256_and_si256(codes0, low));
+      __m256i highHits = _mm256_shuffle_epi8(lut0, _mm256_and_si256(_mm256_srli_epi16(codes0, 4), low));
+      if (p + 1 < end) {
+        const __m256i codes1 = _mm256_loadu_si256((const __m256i *)(block + 32 * (p + 1)));
+        const __m256i lut1 = _mm256_loadu_si256((const __m256i *)(luts + 32 * (p + 1)));
+        lowHits = _mm256_add_epi8(lowHits, _mm256_shuffle_epi8(lut1, _mm256_and_si256(codes1, low)));
+        highHits = _mm256_add_epi8(highHits,
+                                   _mm256_shuffle_epi8(lut1, _mm256_and_si256(_mm256_srli_epi16(codes1, 4), low)));
+      }
+      evenLow = _mm256_add_epi16(evenLow, lowHits);
+      oddLow = _mm256_add_epi16(oddLow, _mm256_srli_epi16(lowHits, 8));
+      evenHigh = _mm256_add_epi16(evenHigh, highHits);
+      oddHigh = _mm256_add_epi16(oddHigh, _mm256_srli_epi16(highHits, 8));
+    }
+    if (p > end) p = end;   // an odd window ends one past `end`
+    evenLow = _mm256_sub_epi16(evenLow, _mm256_slli_epi16(oddLow, 8));
+    evenHigh = _mm256_sub_epi16(evenHigh, _mm256_slli_epi16(oddHigh, 8));
+    total[0] = cvq_fold_halves(total[0], evenLow);
+    total[1] = cvq_fold_halves(total[1], oddLow);
+    total[2] = cvq_fold_halves(total[2], evenHigh);
+    total[3] = cvq_fold_halves(total[3], oddHigh);
+  }
+  for (int q = 0; q < 4; q++) _mm256_storeu_si256((__m256i *)(out + 8 * q), total[q]);
+}
+
+CVQ_TARGET_AVX2 static void fastscan_narrow_avx2(const uint8_t *blocks, size_t blockCount, size_t pairCount,
+                                                 const uint8_t *luts, uint32_t *out) {
+  for (size_t b = 0; b < blockCount; b++)
+    fastscan_block_narrow_avx2(blocks + b * pairCount * 32, pairCount, luts, out + 32 * b);
+}
+
+CVQ_TARGET_AVX512 static void fastscan_narrow_avx512(const uint8_t *blocks, size_t blockCount, size_t pairCount,
+                                                     const uint8_t *luts, uint32_t *out) {
+  for (size_t b = 0; b < blockCount; b++)
+    fastscan_block_narrow_avx2(blocks + b * pairCount * 32, pairCount, luts, out + 32 * b);
+}
+
 CVQ_TARGET_AVX2 static void fastscan_avx2(const uint8_t *blocks, size_t blockCount, size_t pairCount,
                                           const uint8_t *luts, uint32_t *out) {
   for (size_t b = 0; b < blockCount; b++) fastscan_block_avx2(blocks + b * pairCount * 32, pairCount, luts, out + 32 * b);
@@ -121,4 +175,16 @@ void cvq_fastscan_accumulate(const uint8_t *blocks, size_t blockCount, size_t pa
   }
 #endif
   fastscan_portable(blocks, blockCount, pairCount, luts, out);
+}
+
+void cvq_fastscan_accumulate_narrow(const uint8_t *blocks, size_t blockCount, size_t pairCount, const uint8_t *luts,
+                                    uint32_t *out) {
+#if CVQ_X86
+  switch (cvq_kernel_level()) {
+  case CVQ_LEVEL_AVX512: fastscan_narrow_avx512(blocks, blockCount, pairCount, luts, out); return;
+  case CVQ_LEVEL_AVX2: fastscan_narrow_avx2(blocks, blockCount, pairCount, luts, out); return;
+  default: break;
+  }
+#endif
+  fastscan_portable(blocks, blockCount, pairCount, luts, out);   // exact sums: the same numbers
 }

@@ -14,6 +14,17 @@ extension Kernels {
     precondition(blockCount >= 0 && pairCount >= 0)
     cvq_fastscan_accumulate(blocks, blockCount, pairCount, luts, out)
   }
+
+  /// `fastScanAccumulate` for tables whose entries are all ≤ 127 (the caller's guarantee): the same sums,
+  /// with the look-ups of two pairs added as bytes before they are widened (about 18 % fewer vector
+  /// operations per pair in the AVX2 body).
+  public static func fastScanAccumulateNarrow(
+    blocks: UnsafePointer<UInt8>, blockCount: Int, pairCount: Int, luts: UnsafePointer<UInt8>,
+    into out: UnsafeMutablePointer<UInt32>
+  ) {
+    precondition(blockCount >= 0 && pairCount >= 0)
+    cvq_fastscan_accumulate_narrow(blocks, blockCount, pairCount, luts, out)
+  }
 }
 
 extension Kernels {

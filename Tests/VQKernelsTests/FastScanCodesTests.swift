@@ -81,16 +81,16 @@ extension KernelLevelSwitching {
     }
 
     /// The quantized tables by the definition: L_m[c] = Σ_{t: bit t of c, 4m+t < D} q'_{4m+t} (in increasing t,
-    /// in Double), T_m[c] = round((L_m[c] − min_m)/Δ) clamped to 0…255, Δ = max_m Σ_t |q'_{4m+t}| / 255;
+    /// in Double), T_m[c] = round((L_m[c] − min_m)/Δ) clamped to 0…T, Δ = max_m Σ_t |q'_{4m+t}| / T (T = `maximum`);
     /// with `planes` = 2 (B = 2) the same tables follow again with step 2Δ for the extended plane.
-    static func referenceTables(rotated: [Float], tableCount: Int, planes: Int = 1) -> [UInt8] {
+    static func referenceTables(rotated: [Float], tableCount: Int, planes: Int = 1, maximum: Int = 255) -> [UInt8] {
       let D = rotated.count
       var minimum = [Double](repeating: 0, count: tableCount), range = minimum
       for i in 0..<D {
         minimum[i >> 2] += min(Double(rotated[i]), 0)
         range[i >> 2] += abs(Double(rotated[i]))
       }
-      let step = (range.max() ?? 0) / 255
+      let step = (range.max() ?? 0) / Double(maximum)
       var tables = [UInt8](repeating: 0, count: 16 * tableCount * planes)
       guard step > 0 else { return tables }
       for plane in 0..<planes {
@@ -100,7 +100,7 @@ extension KernelLevelSwitching {
             var entry = 0.0
             for t in 0..<4 where (c >> t) & 1 == 1 && 4 * m + t < D { entry += Double(rotated[4 * m + t]) }
             tables[16 * (plane * tableCount + m) + c] =
-              UInt8(min(255, max(0, ((entry - minimum[m]) / planeStep).rounded(.toNearestOrEven))))
+              UInt8(min(Double(maximum), max(0, ((entry - minimum[m]) / planeStep).rounded(.toNearestOrEven))))
           }
         }
       }
@@ -132,8 +132,9 @@ extension KernelLevelSwitching {
           #expect(direct.tables == fq.tables && direct.step == fq.step && direct.offset == fq.offset)
           #expect(direct.centreDot == fq.centreDot && direct.queryNorm == fq.queryNorm && direct.lutErrorBound == fq.lutErrorBound)
           #expect(q.fastScanCoversFullCode == (q.bits <= 2))
+          #expect(q.fastScanTableMaximum == (q.bits <= 2 ? 127 : 255))
           #expect(fq.tables == Self.referenceTables(rotated: prepared.transformed, tableCount: 2 * q.signBytes,
-                                                    planes: q.bits == 2 ? 2 : 1),
+                                                    planes: q.bits == 2 ? 2 : 1, maximum: q.fastScanTableMaximum),
                   "\(spec) d \(d): tables differ from the bit-by-bit sums")
           let exact = Self.exactScannedEstimates(q, codes: codes, prepared: prepared)
           let rescales = codes.side(q.fastScanRescaleField)

@@ -51,6 +51,45 @@ extension KernelLevelSwitching {
       }
     }
 
+    /// The 7-bit-table kernel (`fastScanAccumulateNarrow`) at every level against the reference, exactly:
+    /// tables with entries ≤ 127 (127 in every entry half the time, so two look-ups add to 254 in a byte),
+    /// pair counts around its pairing (odd and even) and its 16-bit flush every 512 pairs.
+    @Test(arguments: [1, 2, 3, 5, 48, 96, 511, 512, 513, 1025])
+    func narrowAccumulateMatchesTheReference(pairs: Int) {
+      var g = SeededGenerator(seed: UInt64(pairs) &* 7919)
+      for blockCount in [0, 1, 3] {
+        let blocks = (0..<max(blockCount * pairs * 32, 1)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        let luts = (0..<(32 * pairs)).map { i in i % 2 == 0 ? UInt8(127) : UInt8(g.next() % 128) }
+        var reference = [UInt32](repeating: 0, count: max(32 * blockCount, 1))
+        FastScanReference.accumulate(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts,
+                                     into: &reference)
+        for level in KernelLevel.supported {
+          var out = [UInt32](repeating: 0xDEAD_BEEF, count: 32 * blockCount + 1)
+          KernelLevel.with(level) {
+            Kernels.fastScanAccumulateNarrow(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts, into: &out)
+          }
+          #expect(Array(out.prefix(32 * blockCount)) == Array(reference.prefix(32 * blockCount)),
+                  "narrow: level \(level) pairs \(pairs) blocks \(blockCount)")
+          #expect(out[32 * blockCount] == 0xDEAD_BEEF, "narrow wrote past the end: level \(level) pairs \(pairs)")
+        }
+      }
+    }
+
+    /// Every table entry at its largest (255; 127 for the narrow kernel) and every pair used: the largest
+    /// sums the 16-bit lanes must carry.
+    @Test func largestNarrowSumsDoNotOverflow() {
+      let pairs = 2000
+      let blocks = [UInt8](repeating: 0xFF, count: pairs * 32)
+      let luts = [UInt8](repeating: 127, count: pairs * 32)
+      for level in KernelLevel.supported {
+        var out = [UInt32](repeating: 0, count: 32)
+        KernelLevel.with(level) {
+          Kernels.fastScanAccumulateNarrow(blocks: blocks, blockCount: 1, pairCount: pairs, luts: luts, into: &out)
+        }
+        #expect(out == [UInt32](repeating: UInt32(127 * 2 * pairs), count: 32), "level \(level)")
+      }
+    }
+
     /// Every table entry 255 and every pair used: the largest sums the 16-bit lanes must carry.
     @Test func largestSumsDoNotOverflow() {
       let pairs = 1000
