@@ -39,15 +39,7 @@ extension KernelLevelSwitching {
             #expect(reference[32 * b + v] == direct, "reference vs definition: pairs \(pairs) block \(b) vector \(v)")
           }
         }
-        for level in KernelLevel.supported {
-          var out = [UInt32](repeating: 0xDEAD_BEEF, count: 32 * blockCount + 1)
-          KernelLevel.with(level) {
-            Kernels.fastScanAccumulate(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts, into: &out)
-          }
-          #expect(Array(out.prefix(32 * blockCount)) == Array(reference.prefix(32 * blockCount)),
-                  "level \(level) pairs \(pairs) blocks \(blockCount)")
-          #expect(out[32 * blockCount] == 0xDEAD_BEEF, "wrote past the end: level \(level) pairs \(pairs)")
-        }
+        Self.expectEveryLevelMatches(reference, narrow: false, blocks: blocks, blockCount: blockCount, pairs: pairs, luts: luts)
       }
     }
 
@@ -63,44 +55,50 @@ extension KernelLevelSwitching {
         var reference = [UInt32](repeating: 0, count: max(32 * blockCount, 1))
         FastScanReference.accumulate(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts,
                                      into: &reference)
-        for level in KernelLevel.supported {
-          var out = [UInt32](repeating: 0xDEAD_BEEF, count: 32 * blockCount + 1)
-          KernelLevel.with(level) {
-            Kernels.fastScanAccumulateNarrow(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts, into: &out)
-          }
-          #expect(Array(out.prefix(32 * blockCount)) == Array(reference.prefix(32 * blockCount)),
-                  "narrow: level \(level) pairs \(pairs) blocks \(blockCount)")
-          #expect(out[32 * blockCount] == 0xDEAD_BEEF, "narrow wrote past the end: level \(level) pairs \(pairs)")
+        Self.expectEveryLevelMatches(reference, narrow: true, blocks: blocks, blockCount: blockCount, pairs: pairs, luts: luts)
+      }
+    }
+
+    /// `Kernels.fastScanAccumulate`, or with `narrow` `Kernels.fastScanAccumulateNarrow`.
+    static func accumulate(
+      narrow: Bool, blocks: [UInt8], blockCount: Int, pairs: Int, luts: [UInt8], into out: inout [UInt32]
+    ) {
+      if narrow {
+        Kernels.fastScanAccumulateNarrow(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts, into: &out)
+      } else {
+        Kernels.fastScanAccumulate(blocks: blocks, blockCount: blockCount, pairCount: pairs, luts: luts, into: &out)
+      }
+    }
+
+    /// The kernel's sums at every level this CPU runs equal `reference`, and nothing is written past them.
+    static func expectEveryLevelMatches(
+      _ reference: [UInt32], narrow: Bool, blocks: [UInt8], blockCount: Int, pairs: Int, luts: [UInt8]
+    ) {
+      let kernel = narrow ? "narrow" : "wide"
+      for level in KernelLevel.supported {
+        var out = [UInt32](repeating: 0xDEAD_BEEF, count: 32 * blockCount + 1)
+        KernelLevel.with(level) {
+          accumulate(narrow: narrow, blocks: blocks, blockCount: blockCount, pairs: pairs, luts: luts, into: &out)
         }
+        #expect(Array(out.prefix(32 * blockCount)) == Array(reference.prefix(32 * blockCount)),
+                "\(kernel): level \(level) pairs \(pairs) blocks \(blockCount)")
+        #expect(out[32 * blockCount] == 0xDEAD_BEEF, "\(kernel) wrote past the end: level \(level) pairs \(pairs)")
       }
     }
 
     /// Every table entry at its largest (255; 127 for the narrow kernel) and every pair used: the largest
-    /// sums the 16-bit lanes must carry.
-    @Test func largestNarrowSumsDoNotOverflow() {
-      let pairs = 2000
+    /// sums the 16-bit lanes must carry (1000 pairs: 7.8 wide flushes; 2000: 3.9 narrow ones).
+    @Test(arguments: [false, true])
+    func largestSumsDoNotOverflow(narrow: Bool) {
+      let pairs = narrow ? 2000 : 1000, entry = narrow ? 127 : 255
       let blocks = [UInt8](repeating: 0xFF, count: pairs * 32)
-      let luts = [UInt8](repeating: 127, count: pairs * 32)
+      let luts = [UInt8](repeating: UInt8(entry), count: pairs * 32)
       for level in KernelLevel.supported {
         var out = [UInt32](repeating: 0, count: 32)
         KernelLevel.with(level) {
-          Kernels.fastScanAccumulateNarrow(blocks: blocks, blockCount: 1, pairCount: pairs, luts: luts, into: &out)
+          Self.accumulate(narrow: narrow, blocks: blocks, blockCount: 1, pairs: pairs, luts: luts, into: &out)
         }
-        #expect(out == [UInt32](repeating: UInt32(127 * 2 * pairs), count: 32), "level \(level)")
-      }
-    }
-
-    /// Every table entry 255 and every pair used: the largest sums the 16-bit lanes must carry.
-    @Test func largestSumsDoNotOverflow() {
-      let pairs = 1000
-      let blocks = [UInt8](repeating: 0xFF, count: pairs * 32)
-      let luts = [UInt8](repeating: 255, count: pairs * 32)
-      for level in KernelLevel.supported {
-        var out = [UInt32](repeating: 0, count: 32)
-        KernelLevel.with(level) {
-          Kernels.fastScanAccumulate(blocks: blocks, blockCount: 1, pairCount: pairs, luts: luts, into: &out)
-        }
-        #expect(out == [UInt32](repeating: UInt32(255 * 2 * pairs), count: 32), "level \(level)")
+        #expect(out == [UInt32](repeating: UInt32(entry * 2 * pairs), count: 32), "narrow \(narrow), level \(level)")
       }
     }
   }
