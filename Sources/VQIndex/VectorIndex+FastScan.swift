@@ -13,33 +13,21 @@ import VQ
 ///
 /// For B ≥ 3 most rows never touch their extended bits. For B ≤ 2 the FastScan estimate ranks directly
 /// (it is the full code's estimate up to the table rounding; at B = 2 the scan reads both bit planes).
+
 /// What the FastScan path of a RaBitQ index derives from its flat codes once.
 struct FastScanState: Sendable {
   /// Each list's codes in FastScan blocks.
   var lists: [FastScanCodes]
-  /// Per row: ‖o‖·√(1/γ² − 1)·ε0/√(D − 1), the query-independent factor of RaBitQ's sign-stage bound
-  /// (γ = min(1, ‖o‖ / (r·√D/2))); the half-width of a row's interval is ‖q‖·width + r·(LUT bound).
+  /// Per row: the query-independent factor of RaBitQ's bound on the FastScan estimate
+  /// (`RaBitQ.fastScanBoundFactors`); the half-width of a row's interval is ‖q‖·width + r·(LUT bound).
   var widths: [Float]
-  /// Per row: the sign stage's rescale r.
+  /// Per row: the rescale r of the scanned code.
   var rescales: [Float]
 
   init(_ rabitq: RaBitQ, codes: CodeBuffer, listOffsets: [Int]) {
     lists = (0..<(listOffsets.count - 1)).map { l in rabitq.makeFastScanCodes(codes.slice(listOffsets[l]..<listOffsets[l + 1])) }
-    // Without ‖r‖ (`bound=none`, B = 1) no row has a bound; B = 1 never screens by it.
-    let norms = rabitq.storesNorm ? codes.side(RaBitQ.Field.norm) : [Float](repeating: .infinity, count: codes.count)
-    let rescales = codes.side(rabitq.fastScanRescaleField)
-    self.rescales = rescales
-    let cosines = rabitq.bits == 2 ? codes.side(RaBitQ.Field.cosine) : nil
-    let D = Double(rabitq.paddedDimension)
-    let boundScale = rabitq.epsilon / max(D - 1, 1).squareRoot()
-    let halfCodeNorm = D.squareRoot() / 2
-    widths = (0..<codes.count).map { i in
-      let norm = Double(norms[i]), rescale = Double(rescales[i])
-      guard norm > 0, rescale > 0 else { return 0 }
-      // γ of the scanned code (as `RaBitQ.estimateWithBoundsFastScan`).
-      let gamma = cosines.map { Double($0[i]) } ?? min(1, norm / (rescale * halfCodeNorm))
-      return Float(norm * max(0, 1 / (gamma * gamma) - 1).squareRoot() * boundScale)
-    }
+    widths = rabitq.fastScanBoundFactors(codes)
+    rescales = codes.side(rabitq.fastScanRescaleField)
   }
 }
 

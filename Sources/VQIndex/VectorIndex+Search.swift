@@ -132,19 +132,17 @@ extension VectorIndex {
         originals!.withUnsafeBufferPointer { x in
           // The candidates' originals are scattered rows (1.5 KB each at d = 384), usually out of cache:
           // ask for the next `lookahead` while one is scored, so their memory latencies overlap.
-          let rows = chosen.map(\.row), rowBytes = dimension * MemoryLayout<Float>.stride
-          let lookahead = 8
-          rows.withUnsafeBufferPointer { rows in
-            Kernels.prefetchRows(x.baseAddress!, stride: rowBytes, rows: UnsafeBufferPointer(rebasing: rows.prefix(lookahead)), bytes: rowBytes)
-          }
-          return chosen.enumerated().map { k, c in
-            if k + lookahead < rows.count {
-              rows.withUnsafeBufferPointer { rows in
-                Kernels.prefetchRows(x.baseAddress!, stride: rowBytes, rows: UnsafeBufferPointer(rebasing: rows[(k + lookahead)...(k + lookahead)]), bytes: rowBytes)
-              }
+          let rowBytes = dimension * MemoryLayout<Float>.stride, lookahead = 8
+          return chosen.map(\.row).withUnsafeBufferPointer { rows in
+            func prefetch(_ range: Range<Int>) {
+              Kernels.prefetchRows(x.baseAddress!, stride: rowBytes, rows: UnsafeBufferPointer(rebasing: rows[range]), bytes: rowBytes)
             }
-            let ip = DotProduct.dot(q.baseAddress!, x.baseAddress! + c.row * dimension, count: dimension)
-            return Candidate(key: rankingKey(innerProduct: ip, row: c.row), id: c.id, row: c.row)
+            prefetch(0..<min(lookahead, rows.count))
+            return chosen.enumerated().map { k, c in
+              if k + lookahead < rows.count { prefetch((k + lookahead)..<(k + lookahead + 1)) }
+              let ip = DotProduct.dot(q.baseAddress!, x.baseAddress! + c.row * dimension, count: dimension)
+              return Candidate(key: rankingKey(innerProduct: ip, row: c.row), id: c.id, row: c.row)
+            }
           }
         }
       }.sorted(by: >)

@@ -75,6 +75,30 @@ extension RaBitQ {
   /// full code, else the sign stage's `signRescale`.
   public var fastScanRescaleField: String { fastScanCoversFullCode ? Field.rescale : Field.signRescale }
 
+  /// ‖r‖·√(1/γ² − 1)·ε0/√(D − 1) for one code: the query-independent factor of RaBitQ's bound on the
+  /// FastScan estimate, γ the scanned code's cosine (`cosine`, stored for the 2-bit code; from ‖x̄‖ = √D/2
+  /// for the sign plane). Times ‖q‖, plus r·`lutErrorBound`, it is the interval's half-width. 0 for a zero
+  /// vector.
+  func fastScanBoundFactor(norm: Double, rescale: Double, cosine: Double?, epsilon: Double) -> Double {
+    guard norm > 0, rescale > 0 else { return 0 }
+    let D = Double(paddedDimension)
+    let gamma = cosine ?? min(1, norm / (rescale * D.squareRoot() / 2))
+    return norm * max(0, 1 / (gamma * gamma) - 1).squareRoot() * epsilon / max(D - 1, 1).squareRoot()
+  }
+
+  /// `fastScanBoundFactor` of every code at the spec's ε0 (+∞ for every code without ‖r‖, `bound=none`:
+  /// no bound), for a scan that screens by the FastScan interval.
+  public func fastScanBoundFactors(_ codes: CodeBuffer) -> [Float] {
+    precondition(codes.layout == layout, "codes were made by another quantizer (layout \(codes.layout))")
+    guard storesNorm else { return [Float](repeating: .infinity, count: codes.count) }
+    let norms = codes.side(Field.norm), rescales = codes.side(fastScanRescaleField)
+    let cosines = bits == 2 ? codes.side(Field.cosine) : nil
+    return (0..<codes.count).map { i in
+      Float(fastScanBoundFactor(
+        norm: Double(norms[i]), rescale: Double(rescales[i]), cosine: cosines.map { Double($0[i]) }, epsilon: epsilon))
+    }
+  }
+
   /// The codes in FastScan blocks: the sign plane (`signBytes` bytes, 2 sub-codes each; at B = 2 also the
   /// extended plane) blocked, the other extended bits and the side values kept flat
   /// (`FastScanCodes.remainder`).
@@ -193,8 +217,7 @@ extension RaBitQ {
     let count = codes.count, pairs = codes.pairCount, bytesPerBlock = codes.bytesPerBlock
     let step = query.step, offset = query.offset, centreDot = query.centreDot
     let lutBound = Double(query.lutErrorBound)
-    let boundScale = epsilon / Double(max(paddedDimension - 1, 1)).squareRoot()
-    let halfCodeNorm = Double(paddedDimension).squareRoot() / 2, queryNorm = Double(query.queryNorm)
+    let queryNorm = Double(query.queryNorm)
     let chunk = Self.fastScanChunk
     let narrowTables = fastScanTableMaximum <= 127
     codes.withUnsafeBlocks { blocks in
@@ -231,10 +254,9 @@ extension RaBitQ {
                       let i = first + k
                       let norm = Double(norms[i]), rescale = Double(rescales[i])
                       if norm > 0, rescale > 0 {
-                        // γ of the scanned code: stored for the 2-bit code, from ‖x̄‖ = √D/2 for the sign plane.
-                        let gamma = bits == 2 ? Double(cosines[i]) : min(1, norm / (rescale * halfCodeNorm))
-                        let spread = max(0, 1 / (gamma * gamma) - 1).squareRoot()
-                        halfWidth = norm * queryNorm * spread * boundScale + rescale * lutBound
+                        let factor = fastScanBoundFactor(
+                          norm: norm, rescale: rescale, cosine: bits == 2 ? Double(cosines[i]) : nil, epsilon: epsilon)
+                        halfWidth = factor * queryNorm + rescale * lutBound
                       }
                     }
                     lower[written + k] = Float(Double(out[k]) - halfWidth)
