@@ -39,25 +39,5 @@ extension KernelLevelSwitching {
         }
       }
     }
-
-    /// `prefetchRows` is only a hint: asked for rows of a table (first, last, repeated, all, none; whole,
-    /// partial and empty lengths) it returns and leaves the memory as it was.
-    @Test func prefetchRowsChangesNothing() {
-      let d = 384, count = 50
-      var g = SeededGenerator(seed: 3)
-      let table = (0..<(count * d)).map { _ in Float(g.nextGaussian()) }
-      let copy = table
-      let rowBytes = d * MemoryLayout<Float>.stride
-      table.withUnsafeBytes { base in
-        for rows in [[], [0], [count - 1], [3, 3, 49, 0, 17], Array(0..<count)] {
-          rows.withUnsafeBufferPointer { rows in
-            for bytes in [0, 1, 64, rowBytes] {
-              Kernels.prefetchRows(base.baseAddress!, stride: rowBytes, rows: rows, bytes: bytes)
-            }
-          }
-        }
-      }
-      #expect(table.map(\.bitPattern) == copy.map(\.bitPattern))
-    }
   }
 }
